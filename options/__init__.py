@@ -1,0 +1,1 @@
+"""Command-line options: base (shared), train, test and pixelize option sets."""

@@ -1,0 +1,1 @@
+"""Shared helpers: image conversion, checkpoints, HTML, visualisation, distributed ranks."""
