@@ -1,0 +1,103 @@
+"""Options of pixelize.py: inputs, quantisation, the optional generator stage, outputs."""
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from models import networks
+from options.base_options import gpu_list, non_negative_int, positive_int
+
+DITHER_MODES = ("none", "ordered", "floyd-steinberg")
+VIDEO_FORMATS = ("mp4", "gif")
+PALETTE_FORMATS = ("gpl", "hex")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The pixelize.py argument parser."""
+    p = argparse.ArgumentParser(
+        prog="pixelize.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False,
+        description="Turn photos, cartoons and videos into pixel art: an optional CycleGAN generator "
+                    "stage, then palette extraction and grid quantisation. With no --input, runs on the "
+                    "scikit-image sample photos.")
+    io = p.add_argument_group("inputs and outputs")
+    io.add_argument("--input", nargs="+", default=None, metavar="PATH",
+                    help="image files, folders (recursive) and videos; default: the built-in sample photos")
+    io.add_argument("--output", default="results/pixelize", help="output folder (mirrors the input tree)")
+    io.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
+    io.add_argument("--upscale", type=positive_int, default=None,
+                    help="nearest-neighbour factor for saved images (default: --pixel_size, i.e. the input's "
+                         "size; 1 = native resolution, one pixel per cell)")
+    io.add_argument("--video_format", choices=VIDEO_FORMATS, default="mp4", help="container for video outputs")
+    io.add_argument("--save_palette", choices=PALETTE_FORMATS, nargs="*", default=[],
+                    help="also write each output's palette (.gpl for GIMP/Aseprite, .hex for Lospec)")
+    io.add_argument("--no_html", action="store_true", help="do not write index.html")
+    io.add_argument("--workers", type=positive_int, default=2, help="threads for decoding, quantising and saving")
+
+    q = p.add_argument_group("pixel art")
+    q.add_argument("--pixel_size", type=positive_int, default=8, help="cell size in input pixels")
+    q.add_argument("--n_colors", type=positive_int, default=None,
+                   help="palette size (default: chosen automatically from the hue histogram)")
+    q.add_argument("--palette", default=None, metavar="FILE",
+                   help="fixed palette file (.gpl, .hex, .pal or a .png swatch); overrides --n_colors")
+    q.add_argument("--dither", choices=DITHER_MODES, default="none", help="dithering between palette colours")
+    q.add_argument("--saturation", type=positive_float, default=1.0, help="colour vividness multiplier")
+    q.add_argument("--contrast", type=positive_float, default=1.0, help="contrast multiplier")
+    q.add_argument("--outline", type=float, default=None,
+                   help="outline emphasis strength (0 = off; default: the postprocess default)")
+    q.add_argument("--keep_alpha", action="store_true", help="keep transparency (transparent cells stay transparent)")
+    q.add_argument("--seed", type=int, default=0, help="seed for the palette k-means")
+
+    g = p.add_argument_group("generator stage (optional)")
+    g.add_argument("--name", default=None, help="use checkpoints/<name>/<epoch>_net_G<model_suffix>.pth")
+    g.add_argument("--checkpoints_dir", default="./checkpoints", help="where --name runs live")
+    g.add_argument("--epoch", default="latest", help="which checkpoint of --name")
+    g.add_argument("--model_suffix", default="_A", help="generator of --name: _A (A->B) or _B (B->A)")
+    g.add_argument("--model_path", default=None, metavar="FILE.pth",
+                   help="any generator state dict (reference checkpoints included); overrides --name")
+    g.add_argument("--netG", choices=networks.GENERATORS, default=None,
+                   help="override/check the architecture inferred from the file")
+    g.add_argument("--ngf", type=positive_int, default=None, help="override/check the inferred width")
+    g.add_argument("--norm", choices=("instance", "batch", "none"), default=None,
+                   help="override/check the inferred normalisation")
+    g.add_argument("--no_dropout", action="store_true", help="build the generator without dropout")
+    g.add_argument("--use_dropout", action="store_true", help="build the generator with dropout")
+    g.add_argument("--input_nc", type=positive_int, default=None, help="override/check input channels")
+    g.add_argument("--output_nc", type=positive_int, default=None, help="override/check output channels")
+    g.add_argument("--gen_size", type=non_negative_int, default=1024,
+                   help="cap on the long side fed to the generator (0 = no cap); larger inputs are shrunk "
+                        "first and the result resized back: faster and less memory, less detail")
+    g.add_argument("--batch_size", type=positive_int, default=4, help="images per generator batch")
+    g.add_argument("--color_match", action="store_true",
+                   help="copy the input's hue and saturation onto the generator output before quantising")
+    g.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: GPU if any)")
+    g.add_argument("--gpu_ids", type=gpu_list, default=None, help="reference-style device choice: 0, 1 or -1 (CPU)")
+    p.add_argument("--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse and validate pixelize.py flags; derived: ``upscale`` resolved, ``generator_path``."""
+    parser = make_parser()
+    opt = parser.parse_args(argv)
+    if opt.no_dropout and opt.use_dropout:
+        parser.error("--no_dropout and --use_dropout contradict each other; pass one")
+    if opt.palette is not None and opt.n_colors is not None:
+        parser.error("--palette fixes the colours; drop --n_colors (or drop --palette)")
+    if opt.device is not None and opt.gpu_ids is not None:
+        parser.error("--device and --gpu_ids both choose the device; pass one")
+    if opt.upscale is None:
+        opt.upscale = opt.pixel_size
+    opt.generator_path = None
+    if opt.model_path is not None:
+        opt.generator_path = opt.model_path
+    elif opt.name is not None:
+        opt.generator_path = f"{opt.checkpoints_dir}/{opt.name}/{opt.epoch}_net_G{opt.model_suffix}.pth"
+    return opt

@@ -1,0 +1,160 @@
+"""util.image: the one conversion module, and loading every kind of file users have."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from util.image import (ImageLoadError, is_image_file, load_image, save_image, to_pil, to_rgb, to_tensor,
+                        to_uint8)
+
+
+def test_uint8_tensor_round_trip_is_identity_for_every_value():
+    values = np.arange(256, dtype=np.uint8)
+    img = np.stack([values.reshape(16, 16)] * 3, axis=-1)  # (16, 16, 3)
+    t = to_tensor(img)
+    assert t.shape == (1, 3, 16, 16) and t.dtype == torch.float32
+    assert float(t.min()) == -1.0 and float(t.max()) == 1.0
+    assert np.array_equal(to_uint8(t)[0], img)
+
+
+def test_to_tensor_batches_and_lists():
+    batch = np.zeros((2, 4, 5, 3), np.uint8)
+    batch[1] = 255
+    t = to_tensor(batch)
+    assert t.shape == (2, 3, 4, 5)
+    assert torch.all(t[0] == -1) and torch.all(t[1] == 1)
+    assert torch.equal(to_tensor([batch[0], batch[1]]), t)
+
+
+def test_to_uint8_rounds_and_clips():
+    t = torch.tensor([[[[-2.0, -1.0, 0.0, 0.003, 1.0, 1.2]]]])  # (1, 1, 1, 6)
+    out = to_uint8(t)
+    assert out.shape == (1, 1, 6, 1)
+    assert out[0, 0, :, 0].tolist() == [0, 0, 128, 128, 255, 255]
+    assert to_uint8(t[0]).shape == (1, 6, 1)  # CHW -> HWC
+
+
+@pytest.mark.parametrize("bad, exc, match", [
+    (np.zeros((4, 4, 3), np.float32), TypeError, "uint8"),
+    (np.zeros((2, 2, 4, 4, 3), np.uint8), ValueError, "shape"),
+])
+def test_to_tensor_rejects_bad_input(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        to_tensor(bad)
+
+
+def test_to_uint8_rejects_non_tensor():
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        to_uint8(np.zeros((1, 3, 2, 2)))
+
+
+def test_is_image_file_any_case():
+    assert is_image_file("a/B.JPG") and is_image_file("x.WebP") and is_image_file("y.Tiff")
+    assert not is_image_file("notes.txt") and not is_image_file("movie.mp4")
+
+
+def _write(tmp_path, name, pil, **kw):
+    path = tmp_path / name
+    pil.save(path, **kw)
+    return path
+
+
+def test_load_grayscale_palette_rgba_and_16bit(tmp_path):
+    grey = Image.fromarray(np.full((3, 4), 77, np.uint8), mode="L")
+    assert load_image(_write(tmp_path, "g.png", grey)).shape == (3, 4, 3)
+
+    pal = Image.fromarray(np.array([[0, 1]], np.uint8), mode="P")
+    pal.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    assert load_image(_write(tmp_path, "p.png", pal)).tolist() == [[[255, 0, 0], [0, 0, 255]]]
+
+    rgba = np.zeros((1, 2, 4), np.uint8)
+    rgba[0, 0] = (10, 20, 30, 255)  # opaque
+    rgba[0, 1] = (10, 20, 30, 0)  # transparent -> white when alpha is dropped
+    path = _write(tmp_path, "a.png", Image.fromarray(rgba, mode="RGBA"))
+    assert load_image(path).tolist() == [[[10, 20, 30], [255, 255, 255]]]
+    assert load_image(path, keep_alpha=True).tolist() == [[[10, 20, 30, 255], [10, 20, 30, 0]]]
+
+    deep = Image.fromarray(np.array([[0, 65535]], np.uint16))
+    out = load_image(_write(tmp_path, "d.png", deep))
+    assert out[0, :, 0].tolist() == [0, 255]
+
+
+def test_load_exif_rotation_and_cmyk(tmp_path):
+    arr = np.zeros((2, 6, 3), np.uint8)  # wide image
+    img = Image.fromarray(arr)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    path = tmp_path / "rot.jpg"
+    img.save(path, exif=exif.tobytes())
+    assert load_image(path).shape == (6, 2, 3)
+
+    cmyk = Image.new("CMYK", (3, 2), (0, 255, 255, 0))  # red
+    out = load_image(_write(tmp_path, "c.jpg", cmyk))
+    assert out.shape == (2, 3, 3) and out[0, 0, 0] > 200 and out[0, 0, 1] < 60
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"", "empty file"),
+    (b"this is text, not a picture", "not an image"),
+])
+def test_load_refuses_non_images(tmp_path, content, match):
+    path = tmp_path / "bad.png"
+    path.write_bytes(content)
+    with pytest.raises(ImageLoadError, match=match) as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_refuses_truncated_jpeg(tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buf.getvalue()[:300])
+    with pytest.raises(ImageLoadError, match="corrupt or truncated"):
+        load_image(path)
+
+
+def test_load_refuses_decompression_bomb(tmp_path, monkeypatch):
+    import util.image as image_mod
+
+    path = _write(tmp_path, "big.png", Image.new("RGB", (100, 100)))
+    monkeypatch.setattr(image_mod, "MAX_PIXELS", 50 * 50)
+    with pytest.raises(ImageLoadError, match="decompression bomb"):
+        load_image(path)
+
+
+def test_save_image_indexed_png_and_alpha(tmp_path):
+    img = np.zeros((2, 2, 4), np.uint8)
+    img[0, 0] = (255, 0, 0, 255)
+    img[1, 1] = (0, 255, 0, 128)
+    path = tmp_path / "out" / "x.png"
+    save_image(path, img)
+    with Image.open(path) as pil:
+        assert pil.mode == "P"
+    assert np.array_equal(load_image(path, keep_alpha=True), img)
+    assert not [p for p in path.parent.iterdir() if p.name != "x.png"]  # no temp files left
+
+
+def test_save_image_many_colours_stays_rgb(tmp_path):
+    img = np.arange(300 * 3, dtype=np.uint32).reshape(1, 300, 3)
+    img = (img % 251).astype(np.uint8)
+    img[0, :, 0] = np.arange(300) % 256
+    img[0, :, 1] = np.arange(300) // 256
+    path = tmp_path / "rgb.png"
+    save_image(path, img)
+    with Image.open(path) as pil:
+        assert pil.mode == "RGB"
+    assert np.array_equal(load_image(path), img)
+    with pytest.raises(ValueError, match="at most 256 colours"):
+        save_image(tmp_path / "forced.png", img, indexed=True)
+
+
+def test_to_pil_and_to_rgb():
+    grey = np.full((2, 3, 1), 9, np.uint8)
+    assert to_pil(grey).mode == "L"
+    assert to_rgb(grey).shape == (2, 3, 3)
+    assert to_rgb(np.zeros((2, 3, 4), np.uint8)).shape == (2, 3, 3)
