@@ -20,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from util.image import ImageLoadError
 
     dist.init_distributed()
+    main_rank = dist.is_main()
     try:
         options = TrainOptions()
         opt = options.parse(argv)
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         dist.cleanup()
-    if dist.is_main():
+    if main_rank:
         where = f"{opt.checkpoints_dir}/{opt.name}"
         if result.stopped_by:
             print(f"stopped by {result.stopped_by}; saved {where}/latest_*. Resume: add --continue_train to the "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from pathlib import Path
@@ -137,11 +138,15 @@ class BaseModel(ABC):
     def update_learning_rate(self) -> None:
         """Step every scheduler once; called at the END of each epoch."""
         old_lr = self.optimizers[0].param_groups[0]["lr"]
-        for scheduler in self.schedulers:
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(self.metric)
-            else:
-                scheduler.step()
+        with warnings.catch_warnings():
+            # After resuming exactly at an epoch's end no optimizer.step() has run in this process yet;
+            # the order (train the epoch, then step the schedule) is still the intended one.
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+            for scheduler in self.schedulers:
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    scheduler.step(self.metric)
+                else:
+                    scheduler.step()
         lr = self.optimizers[0].param_groups[0]["lr"]
         logger.info("learning rate %.7f -> %.7f", old_lr, lr)
 

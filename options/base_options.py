@@ -184,6 +184,9 @@ class BaseOptions:
         self.derive(opt)
         self.validate(opt, parser)
         self.resolve_device(opt, parser, gpu_ids_given="gpu_ids" in self.explicit_flags)
+        if opt.norm == "syncbatch" and opt.device.type != "cuda":
+            parser.error("--norm syncbatch works only on CUDA devices (PyTorch's SyncBatchNorm); "
+                         "on CPU use --norm batch or --norm instance")
         self.opt = opt
         if save and dist.is_main():
             self.save_options(opt, parser)

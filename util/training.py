@@ -255,10 +255,35 @@ def run_training(opt, *, epoch_count_given: bool = False,
         if latest_saved_at != (progress.epoch, progress.total_iters):
             save("latest")
     visualizer.close()
+    if dist.is_initialized():
+        check_ranks_in_sync(model)
     if stopped_by is not None:
         logger.info("training stopped by %s at epoch %d (%d images into it); resume with the same command plus "
                     "--continue_train", stopped_by, progress.epoch, progress.epoch_iter)
     return TrainResult(progress=progress, stopped_by=stopped_by, checkpoints=checkpoints)
+
+
+def check_ranks_in_sync(model) -> float:
+    """Under DDP: the largest difference between any rank's parameters and rank 0's (logged; 0 expected).
+
+    Buffers are left out: plain batch-norm running statistics are per rank between DDP's
+    broadcasts (rank 0's are the ones saved); use --norm syncbatch to synchronise them.
+    """
+    import torch.distributed as tdist
+
+    worst = torch.zeros(1, dtype=torch.float64, device=model.device)
+    for _, net in model.networks():
+        for tensor in unwrap(net).parameters():
+            reference = tensor.detach().clone()
+            tdist.broadcast(reference, src=0)
+            worst = torch.maximum(worst, (tensor.detach() - reference).abs().max().to(torch.float64).reshape(1))
+    tdist.all_reduce(worst, op=tdist.ReduceOp.MAX)
+    diff = float(worst.item())
+    if diff == 0.0:
+        logger.info("DDP check: weights identical on all %d ranks", dist.get_world_size())
+    else:
+        logger.warning("DDP check: ranks' weights differ by up to %.3g", diff)
+    return diff
 
 
 def _stop_agreed(stop: StopRequest) -> bool:

@@ -1,0 +1,240 @@
+"""Colour science for pixel art: sRGB <-> CIELAB (D65), CIEDE2000, vividness and colour transfer.
+
+All functions are vectorised numpy and accept any leading shape ``(..., 3)``.
+
+* sRGB values are ``uint8`` in ``[0, 255]`` or floats in ``[0, 255]``;
+* CIELAB values are ``float64`` (or ``float32`` where stated), ``L*`` in ``[0, 100]``,
+  ``a*``/``b*`` roughly in ``[-128, 127]``, D65 white, 2-degree observer.
+"""
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "srgb_to_lab",
+    "lab_to_srgb",
+    "delta_e00",
+    "lab_chroma",
+    "adjust_vividness",
+    "color_match",
+]
+
+# sRGB (D65) primaries -> CIE XYZ, IEC 61966-2-1.
+_RGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
+_WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
+_EPS = 216.0 / 24389.0  # (6/29)^3
+_KAPPA = 24389.0 / 27.0
+
+# Linearisation table for uint8 input: exact and much faster than the power law per pixel.
+_LIN_LUT = np.where(
+    np.arange(256) / 255.0 <= 0.04045,
+    np.arange(256) / 255.0 / 12.92,
+    ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+)
+
+
+def _srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    if rgb.dtype == np.uint8:
+        return _LIN_LUT[rgb]
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0.04045) + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(lin: np.ndarray) -> np.ndarray:
+    lin = np.clip(lin, 0.0, 1.0)
+    c = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(np.maximum(lin, 0.0031308), 1 / 2.4) - 0.055)
+    return c * 255.0
+
+
+def _check_last3(arr: np.ndarray, name: str) -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array, got {type(arr).__name__}")
+    if arr.ndim < 1 or arr.shape[-1] != 3:
+        raise ValueError(f"`{name}` must have shape (..., 3), got {arr.shape}")
+    return arr
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB ``(..., 3)`` (uint8, or float in [0, 255]) -> CIELAB ``(..., 3)`` float64 (D65)."""
+    rgb = _check_last3(rgb, "rgb")
+    lin = _srgb_to_linear(rgb)
+    xyz = lin @ _RGB_TO_XYZ.T / _WHITE_D65
+    f = np.where(xyz > _EPS, np.cbrt(xyz), (_KAPPA * xyz + 16.0) / 116.0)
+    lab = np.empty(f.shape, dtype=np.float64)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def lab_to_srgb(lab: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
+    """CIELAB ``(..., 3)`` -> sRGB ``(..., 3)``: uint8 (rounded, gamut-clipped) or float64 in [0, 255]."""
+    lab = _check_last3(lab, "lab")
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    fx = fy + lab[..., 1] / 500.0
+    fz = fy - lab[..., 2] / 200.0
+    f = np.stack([fx, fy, fz], axis=-1)
+    xyz = np.where(f**3 > _EPS, f**3, (116.0 * f - 16.0) / _KAPPA) * _WHITE_D65
+    rgb = _linear_to_srgb(xyz @ _XYZ_TO_RGB.T)
+    if as_uint8:
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return rgb
+
+
+def lab_chroma(lab: np.ndarray) -> np.ndarray:
+    """C*ab = sqrt(a*^2 + b*^2) of a CIELAB array ``(..., 3)`` -> ``(...)`` float."""
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def delta_e00(lab1: np.ndarray, lab2: np.ndarray, *, kl: float = 1.0, kc: float = 1.0, kh: float = 1.0) -> np.ndarray:
+    """CIEDE2000 colour difference between two CIELAB arrays broadcast together ``(..., 3)`` -> ``(...)``.
+
+    Implements the formula of Sharma, Wu and Dalal (2005) including the hue-angle
+    special cases; results agree with the paper's test data to 1e-4.
+    """
+    lab1 = np.asarray(lab1, dtype=np.float64)
+    lab2 = np.asarray(lab2, dtype=np.float64)
+    l1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
+    l2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
+    c_bar = 0.5 * (np.hypot(a1, b1) + np.hypot(a2, b2))
+    c7 = c_bar**7
+    g = 0.5 * (1.0 - np.sqrt(c7 / (c7 + 25.0**7)))
+    a1p = (1.0 + g) * a1
+    a2p = (1.0 + g) * a2
+    c1p = np.hypot(a1p, b1)
+    c2p = np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360.0
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360.0
+    dlp = l2 - l1
+    dcp = c2p - c1p
+    cprod = c1p * c2p
+    dh = h2p - h1p
+    dh = np.where(dh > 180.0, dh - 360.0, np.where(dh < -180.0, dh + 360.0, dh))
+    dh = np.where(cprod == 0.0, 0.0, dh)
+    dhp = 2.0 * np.sqrt(cprod) * np.sin(np.radians(dh) / 2.0)
+    lbp = 0.5 * (l1 + l2)
+    cbp = 0.5 * (c1p + c2p)
+    hsum = h1p + h2p
+    hbp = np.where(
+        np.abs(h1p - h2p) <= 180.0, 0.5 * hsum, np.where(hsum < 360.0, 0.5 * (hsum + 360.0), 0.5 * (hsum - 360.0))
+    )
+    hbp = np.where(cprod == 0.0, hsum, hbp)
+    t = (
+        1.0
+        - 0.17 * np.cos(np.radians(hbp - 30.0))
+        + 0.24 * np.cos(np.radians(2.0 * hbp))
+        + 0.32 * np.cos(np.radians(3.0 * hbp + 6.0))
+        - 0.20 * np.cos(np.radians(4.0 * hbp - 63.0))
+    )
+    d_theta = 30.0 * np.exp(-(((hbp - 275.0) / 25.0) ** 2))
+    cbp7 = cbp**7
+    rc = 2.0 * np.sqrt(cbp7 / (cbp7 + 25.0**7))
+    lb50 = (lbp - 50.0) ** 2
+    sl = 1.0 + 0.015 * lb50 / np.sqrt(20.0 + lb50)
+    sc = 1.0 + 0.045 * cbp
+    sh = 1.0 + 0.015 * cbp * t
+    rt = -np.sin(np.radians(2.0 * d_theta)) * rc
+    tl = dlp / (kl * sl)
+    tc = dcp / (kc * sc)
+    th = dhp / (kh * sh)
+    return np.sqrt(np.maximum(tl * tl + tc * tc + th * th + rt * tc * th, 0.0))
+
+
+def _check_image(image: np.ndarray, name: str = "image") -> None:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"`{name}` must be uint8 in [0, 255], got dtype {image.dtype}; convert it first")
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"`{name}` must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"`{name}` must not be empty, got shape {image.shape}")
+
+
+def _check_factor(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0 (1.0 = unchanged), got {value}")
+    return float(value)
+
+
+def adjust_lab(lab: np.ndarray, saturation: float = 1.0, contrast: float = 1.0) -> np.ndarray:
+    """Scale chroma by ``saturation`` and stretch ``L*`` about 50 by ``contrast`` on a CIELAB array.
+
+    Hue is kept; ``L*`` is clipped to [0, 100]. ``(1.0, 1.0)`` returns the input unchanged.
+    """
+    out = np.array(lab, dtype=np.float64, copy=True)
+    if contrast != 1.0:
+        out[..., 0] = np.clip(50.0 + (out[..., 0] - 50.0) * contrast, 0.0, 100.0)
+    if saturation != 1.0:
+        out[..., 1:] *= saturation
+    return out
+
+
+def adjust_vividness(image: np.ndarray, saturation: float = 1.0, contrast: float = 1.0) -> np.ndarray:
+    """Colour shifting: scale CIELAB chroma by ``saturation`` and lightness contrast by ``contrast``.
+
+    Args:
+        image: uint8 ``(H, W, 3|4)``; alpha is passed through unchanged.
+        saturation: chroma factor, ``>= 0`` (0 = grey, 1 = unchanged, 1.3 = more vivid).
+        contrast: ``L*`` stretch about mid-grey, ``>= 0`` (1 = unchanged).
+
+    Returns:
+        uint8 array of the same shape; the identity for ``(1.0, 1.0)``.
+    """
+    _check_image(image)
+    saturation = _check_factor(saturation, "saturation")
+    contrast = _check_factor(contrast, "contrast")
+    if saturation == 1.0 and contrast == 1.0:
+        return image.copy()
+    out = image.copy()
+    out[..., :3] = lab_to_srgb(adjust_lab(srgb_to_lab(image[..., :3]), saturation, contrast))
+    return out
+
+
+def color_match(src_output: np.ndarray, reference_input: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
+    """Copy hue and saturation (CIELAB a*b*) from ``reference_input`` onto ``src_output``.
+
+    Fixes the colour shift / desaturation of a neural stylisation: lightness (the
+    stylised structure) comes from ``src_output``, the chroma plane from the
+    reference. The reference is area-resized to the output's size first, so a
+    native-resolution output can be matched to a full-size input.
+
+    Args:
+        src_output: uint8 ``(H, W, 3|4)``, e.g. the generator's output; alpha is kept.
+        reference_input: uint8 ``(H2, W2, 3|4)``, the original input (alpha ignored).
+        strength: 0 = unchanged, 1 = full transfer; values in between blend a*b*.
+
+    Returns:
+        uint8 ``(H, W, 3|4)``, same shape as ``src_output``.
+    """
+    _check_image(src_output, "src_output")
+    _check_image(reference_input, "reference_input")
+    strength = _check_factor(strength, "strength")
+    if strength > 1.0:
+        raise ValueError(f"`strength` must be in [0, 1], got {strength}")
+    h, w = src_output.shape[:2]
+    ref = reference_input[..., :3]
+    if ref.shape[:2] != (h, w):
+        interp = cv2.INTER_AREA if ref.shape[0] >= h and ref.shape[1] >= w else cv2.INTER_LINEAR
+        ref = cv2.resize(np.ascontiguousarray(ref), (w, h), interpolation=interp)
+    lab_out = srgb_to_lab(src_output[..., :3])
+    lab_ref = srgb_to_lab(ref)
+    lab_out[..., 1:] = (1.0 - strength) * lab_out[..., 1:] + strength * lab_ref[..., 1:]
+    out = src_output.copy()
+    out[..., :3] = lab_to_srgb(lab_out)
+    return out

@@ -1,0 +1,170 @@
+"""Tests for datasets/pixelart_extraction.py: content box, canvas fitting, end-to-end CLI."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from datasets.coco_preprocessing import Rejected
+from datasets.grid_detect import detect_grid, reduce_to_native
+from datasets.pixelart_extraction import (background_colour, extract_pixel_art, find_content_box, fit_to_canvas,
+                                          main, merge_similar_colours)
+from util.image import load_image
+
+INK = np.array([[20, 12, 28], [255, 0, 77], [41, 173, 255], [255, 236, 39], [0, 135, 81]], dtype=np.uint8)
+
+
+def sprite(seed: int, h: int = 12, w: int = 10) -> np.ndarray:
+    """A native sprite (h, w, 3) whose outer rows/columns are not white."""
+    rng = np.random.default_rng(seed)
+    native = INK[rng.integers(0, len(INK), size=(h, w))]
+    native[0, :] = native[-1, :] = native[:, 0] = native[:, -1] = INK[0]
+    return native
+
+
+def post(native: np.ndarray, cell: int, margins=(30, 20, 25, 35), colour=(255, 255, 255)) -> np.ndarray:
+    """Nearest-upscaled sprite in a plain margin (top, bottom, left, right)."""
+    up = np.repeat(np.repeat(native, cell, axis=0), cell, axis=1)
+    top, bottom, left, right = margins
+    out = np.empty((up.shape[0] + top + bottom, up.shape[1] + left + right, 3), dtype=np.uint8)
+    out[:] = colour
+    out[top:top + up.shape[0], left:left + up.shape[1]] = up
+    return out
+
+
+def test_photo_with_borders_is_cropped_to_exactly_its_content():
+    rng = np.random.default_rng(0)
+    img = np.full((52, 42, 3), 255, dtype=np.uint8)
+    img[:, :3] = (128, 128, 128)  # grey bar on the left
+    img[47:] = 0  # black bar at the bottom, crossing the grey one
+    img[7:47, 3:33] = rng.integers(60, 200, size=(40, 30, 3))  # the photo
+    assert find_content_box(img) == (7, 47, 3, 33)
+    np.testing.assert_array_equal(background_colour(img, (7, 47, 3, 33)), [255, 255, 255])
+
+
+def test_content_box_without_margins_and_with_jpeg_noise():
+    img = np.random.default_rng(1).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    assert find_content_box(img) == (0, 20, 0, 30)
+    noisy = post(sprite(2), 8)  # 96x80 sprite at (30, 25)
+    buf = io.BytesIO()
+    Image.fromarray(noisy).save(buf, format="JPEG", quality=85)
+    jpeg = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    assert find_content_box(jpeg) == (30, 30 + 96, 25, 25 + 80)
+
+
+def test_uniform_image_is_rejected():
+    with pytest.raises(Rejected, match="one uniform colour"):
+        find_content_box(np.full((10, 10, 3), 7, dtype=np.uint8))
+
+
+def test_fit_to_canvas_keeps_square_uniform_cells():
+    native = sprite(3, 12, 9)
+    out = fit_to_canvas(native, 64, (255, 255, 255))
+    assert out.shape == (64, 64, 3)
+    # side 12 -> factor 5 -> 60 px centred with a 2 px margin; the 9 columns are centred in 12.
+    np.testing.assert_array_equal(out[2:62, 2 + 5:2 + 5 + 45], np.repeat(np.repeat(native, 5, 0), 5, 1))
+    assert (out[:2] == 255).all() and (out[:, 62:] == 255).all()
+    with pytest.raises(Rejected, match="native resolution 12x9 is larger than --size 8"):
+        fit_to_canvas(native, 8, (255, 255, 255))
+
+
+@pytest.mark.parametrize("cell", [2, 3, 5, 8, 11])
+def test_extract_round_trips_the_sprite(cell):
+    native = sprite(cell)
+    result = extract_pixel_art(post(native, cell), 48)
+    assert (result.grid.cell, result.grid.phase_y, result.grid.phase_x) == (cell, 0, 0)
+    np.testing.assert_array_equal(result.native, native)
+    np.testing.assert_array_equal(reduce_to_native(result.image, detect_grid(result.image)),
+                                  fit_to_canvas(native, 12, (255, 255, 255))[:, :])
+
+
+def test_extract_rejects_a_photo_and_pixel_size_overrides():
+    rng = np.random.default_rng(4)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, size=(120, 150, 3), dtype=np.uint8), (0, 0), 2.5)
+    photo = cv2.normalize(photo, None, 0, 255, cv2.NORM_MINMAX)
+    with pytest.raises(Rejected, match=r"grid not found \(best guess: cell \d+ px, confidence 0\.\d\d < "
+                                       r"--min_confidence 0\.6\); pass --pixel_size N"):
+        extract_pixel_art(photo, 64)
+    forced = extract_pixel_art(photo, 64, pixel_size=3)
+    assert forced.native.shape == (40, 50, 3) and forced.image.shape == (64, 64, 3)
+    with pytest.raises(Rejected, match="grid not found: image is 6x6 pixels, too small"):
+        extract_pixel_art(post(np.zeros((6, 6, 3), dtype=np.uint8), 1), 64)
+
+
+def test_merge_similar_colours():
+    native = np.array([[[10, 10, 10], [12, 9, 10], [10, 10, 10]], [[200, 0, 0], [205, 3, 0], [30, 10, 10]]],
+                      dtype=np.uint8)
+    merged = merge_similar_colours(native, tol=6)
+    np.testing.assert_array_equal(merged, [[[10, 10, 10]] * 3, [[200, 0, 0], [200, 0, 0], [30, 10, 10]]])
+    np.testing.assert_array_equal(merge_similar_colours(native, tol=0), native)
+    with pytest.raises(ValueError, match="--colour_tol must be >= 0, got -1"):
+        merge_similar_colours(native, tol=-1)
+
+
+def _write_jpeg(path: Path, img: np.ndarray) -> None:
+    Image.fromarray(img).save(path, format="JPEG", quality=90, subsampling=0)
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    src = tmp_path / "posts"
+    (src / "insta").mkdir(parents=True)
+    originals = {"s4": (sprite(10), 4), "s6": (sprite(11, 16, 16), 6), "s9": (sprite(12, 8, 14), 9)}
+    backgrounds = {"s4": (255, 255, 255), "s6": (200, 230, 200), "s9": (255, 255, 255)}
+    Image.fromarray(post(*originals["s4"])).save(src / "s4.PNG")
+    _write_jpeg(src / "insta" / "s6.jpg", post(*originals["s6"], colour=(200, 230, 200)))
+    _write_jpeg(src / "s9.jpeg", post(*originals["s9"]))
+    rng = np.random.default_rng(0)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, size=(120, 150, 3), dtype=np.uint8), (0, 0), 2.5)
+    Image.fromarray(cv2.normalize(photo, None, 0, 255, cv2.NORM_MINMAX)).save(src / "photo.png")
+    (src / "insta" / "caption.png").write_text("not an image")
+    dst = tmp_path / "data"
+
+    rc = main([str(src), str(dst), "--size", "64", "--test_fraction", "0"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert "done: 3 written, 1 skipped, 1 failed" in out
+    assert f"skipped: {src / 'photo.png'}: grid not found" in err
+    assert f"error: {src / 'insta' / 'caption.png'}: not an image file" in err
+    for name, (native, _) in originals.items():
+        path = next((dst / "trainB").glob(f"*{name}.png"))
+        image = load_image(path)
+        assert image.shape == (64, 64, 3)
+        grid = detect_grid(image)
+        assert grid.cell == 64 // max(native.shape[:2]) and grid.confidence == pytest.approx(1.0)
+        expected = fit_to_canvas(native, 64, backgrounds[name])
+        if name == "s4":  # lossless input: exact
+            np.testing.assert_array_equal(image, expected)
+        else:  # JPEG input: per-cell medians stay within a few levels of the true colours
+            assert np.abs(image.astype(int) - expected).max() <= 8
+        assert len(np.unique(image.reshape(-1, 3), axis=0)) <= len(INK) + 1  # JPEG noise merged away
+
+    # A clean folder exits 0; --domain A writes trainA/testA.
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    Image.fromarray(post(*originals["s4"])).save(clean / "s4.png")
+    Image.fromarray(post(*originals["s9"])).save(clean / "s9.png")
+    assert main([str(clean), str(tmp_path / "d2"), "--size", "32", "--domain", "A", "--test_fraction", "0.5"]) == 0
+    assert "done: 2 written, 0 skipped, 0 failed" in capsys.readouterr().out
+    assert len(list((tmp_path / "d2" / "trainA").glob("*.png"))) == 1
+    assert len(list((tmp_path / "d2" / "testA").glob("*.png"))) == 1
+
+
+def test_cli_nothing_written_and_argument_errors(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 9, dtype=np.uint8)).save(src / "blank.png")
+    assert main([str(src), str(tmp_path / "dst")]) == 1
+    out, err = capsys.readouterr()
+    assert "done: 0 written, 1 skipped, 0 failed" in out and "one uniform colour" in err
+    assert main([str(src), str(tmp_path / "dst"), "--min_confidence", "1.5"]) == 2
+    assert "--min_confidence must be in [0, 1], got 1.5" in capsys.readouterr().err
+    assert main([str(src), str(tmp_path / "dst"), "--colour_tol", "-2"]) == 2
+    assert "--colour_tol must be >= 0, got -2.0" in capsys.readouterr().err
+    assert main([str(tmp_path / "nope"), str(tmp_path / "dst")]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0 and "--pixel_size" in capsys.readouterr().out

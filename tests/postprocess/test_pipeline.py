@@ -1,0 +1,153 @@
+"""Tests for postprocess.pipeline: pixelize_image, pixelize_image_with_palette, upscale."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from postprocess import load_palette, pixelize_image, pixelize_image_with_palette, save_palette, upscale
+from postprocess.color import lab_chroma, srgb_to_lab
+from postprocess.metrics import grid_conformity
+
+
+def photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
+    """A smooth colourful test image with a few objects."""
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    img = np.stack([200 * xx + 30, 180 * yy + 20, 120 + 80 * np.sin(6 * xx * yy)], axis=-1)
+    img[h // 4 : h // 2, w // 4 : w // 2] = (220, 40, 40)
+    img += np.random.default_rng(seed).normal(0, 3, img.shape)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def colours(img: np.ndarray) -> set:
+    return set(map(tuple, img.reshape(-1, img.shape[-1])[:, :3].tolist()))
+
+
+def test_shape_dtype_and_palette():
+    out, pal = pixelize_image_with_palette(photo(), 8, 6)
+    assert out.shape == (8, 10, 3) and out.dtype == np.uint8
+    assert pal.dtype == np.uint8 and 1 <= len(pal) <= 6
+    assert colours(out) <= set(map(tuple, pal.tolist()))
+    np.testing.assert_array_equal(pixelize_image(photo(), 8, 6), out)
+
+
+def test_remainder_shape():
+    assert pixelize_image(photo(61, 75), 8, 4).shape == (8, 10, 3)
+
+
+def test_deterministic():
+    a, pa = pixelize_image_with_palette(photo(), 4, seed=7)
+    b, pb = pixelize_image_with_palette(photo(), 4, seed=7)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(pa, pb)
+
+
+def test_fixed_palette_array_and_file(tmp_path):
+    pal = np.array([[0, 0, 0], [255, 255, 255], [220, 40, 40]], np.uint8)
+    out, used = pixelize_image_with_palette(photo(), 8, palette=pal)
+    np.testing.assert_array_equal(used, pal)
+    assert colours(out) <= set(map(tuple, pal.tolist()))
+    save_palette(tmp_path / "p.hex", pal)
+    np.testing.assert_array_equal(pixelize_image(photo(), 8, palette=tmp_path / "p.hex"), out)
+    np.testing.assert_array_equal(load_palette(tmp_path / "p.hex"), pal)
+
+
+def test_alpha_preserved():
+    img = np.dstack([photo(), np.full((64, 80), 255, np.uint8)])
+    img[:, 40:, 3] = 0
+    out = pixelize_image(img, 8, 4)
+    assert out.shape == (8, 10, 4)
+    assert (out[:, 5:] == 0).all()
+    assert (out[:, :5, 3] == 255).all()
+
+
+def test_alpha_dropped_composites_over_white():
+    img = np.zeros((16, 16, 4), np.uint8)
+    img[:, :8] = (10, 10, 10, 255)
+    out = pixelize_image(img, 8, keep_alpha=False)
+    assert out.shape == (2, 2, 3)
+    assert out[0, 0].tolist() == [10, 10, 10] and out[0, 1].tolist() == [255, 255, 255]
+
+
+def test_opaque_rgba_fast_path_keeps_four_channels():
+    img = np.dstack([photo(), np.full((64, 80), 255, np.uint8)])
+    out = pixelize_image(img, 8, 4)
+    np.testing.assert_array_equal(out[..., :3], pixelize_image(photo(), 8, 4))
+    assert (out[..., 3] == 255).all()
+
+
+def test_saturation_and_contrast():
+    grey = pixelize_image(photo(), 8, 6, saturation=0.0)
+    assert np.abs(grey.astype(int) - grey[..., :1]).max() <= 1
+    base = srgb_to_lab(pixelize_image(photo(), 8, 6))
+    vivid = srgb_to_lab(pixelize_image(photo(), 8, 6, saturation=1.6))
+    assert lab_chroma(vivid).mean() > lab_chroma(base).mean()
+    punchy = srgb_to_lab(pixelize_image(photo(), 8, 6, contrast=1.8))
+    assert punchy[..., 0].std() > base[..., 0].std()
+
+
+def test_outline_keeps_thin_dark_lines():
+    img = np.full((32, 32, 3), 255, np.uint8)
+    img[:, 13] = 0  # a 1-pixel line inside the second column of cells
+    assert (pixelize_image(img, 8) == 255).all()
+    out = pixelize_image(img, 8, outline=1.0)
+    assert (out[:, 1] == 0).all()
+    assert (out[:, [0, 2, 3]] == 255).all()
+
+
+def test_upscale():
+    img = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    up = upscale(img, 3)
+    assert up.shape == (6, 12, 3)
+    np.testing.assert_array_equal(up[::3, ::3], img)
+    assert grid_conformity(up, 3)["conformity"] == 1.0
+    np.testing.assert_array_equal(upscale(img, 1), img)
+
+
+def test_errors(tmp_path):
+    img = photo()
+    with pytest.raises(ValueError, match="larger than the image"):
+        pixelize_image(img, 100)
+    with pytest.raises(ValueError, match="n_colors"):
+        pixelize_image(img, 8, 0)
+    with pytest.raises(ValueError, match="either"):
+        pixelize_image(img, 8, 4, palette=np.zeros((2, 3), np.uint8))
+    with pytest.raises(ValueError, match="dither"):
+        pixelize_image(img, 8, dither="atkinson")
+    with pytest.raises(ValueError, match="outline"):
+        pixelize_image(img, 8, outline=2.0)
+    with pytest.raises(TypeError, match="keep_alpha"):
+        pixelize_image(img, 8, keep_alpha="yes")
+    with pytest.raises(TypeError, match="seed"):
+        pixelize_image(img, 8, seed=None)
+    with pytest.raises(TypeError, match="uint8"):
+        pixelize_image(img.astype(np.float32) / 255, 8)
+    with pytest.raises(ValueError, match="not found"):
+        pixelize_image(img, 8, palette=tmp_path / "none.gpl")
+    with pytest.raises(ValueError, match="fully transparent"):
+        pixelize_image(np.zeros((8, 8, 4), np.uint8), 4)
+    with pytest.raises(ValueError, match="factor"):
+        upscale(img, 0)
+    with pytest.raises(TypeError, match="factor"):
+        upscale(img, 1.5)
+    with pytest.raises(TypeError, match="uint8"):
+        upscale(img.astype(np.int16), 2)
+    with pytest.raises(ValueError, match="shape"):
+        upscale(img[..., 0], 2)
+
+
+def test_package_does_not_import_torch_and_metrics_module_runs(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import sys, postprocess, postprocess.metrics; sys.exit(1 if 'torch' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path.parent), env=_env()).returncode == 0
+    res = subprocess.run([sys.executable, "-m", "postprocess.metrics", "--help"], capture_output=True, text=True, env=_env())
+    assert res.returncode == 0 and "--pixel_size" in res.stdout
+
+
+def _env() -> dict:
+    import os
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}

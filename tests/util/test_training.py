@@ -1,0 +1,170 @@
+"""Training that survives interruption: exact resume, safe stops, kill -9 during a save."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT, TINY_TRAIN
+from options.train_options import TrainOptions
+from util.checkpoint import load_checkpoint, load_state_dict_file
+from util.training import run_training
+
+
+def train(dataset, ck, *extra, on_step=None, epoch_count_given=False):
+    opt = TrainOptions().parse(["--dataroot", str(dataset), "--checkpoints_dir", str(ck), "--name", "run",
+                                *TINY_TRAIN, "--seed", "3", *extra])
+    return run_training(opt, on_step=on_step, epoch_count_given=epoch_count_given)
+
+
+def weights(ck: Path, prefix: str = "latest") -> dict[str, dict[str, torch.Tensor]]:
+    return {n: load_state_dict_file(ck / "run" / f"{prefix}_net_{n}.pth") for n in ("G_A", "G_B", "D_A", "D_B")}
+
+
+def assert_identical(a, b):
+    for name in a:
+        assert a[name].keys() == b[name].keys()
+        for key in a[name]:
+            assert torch.equal(a[name][key], b[name][key]), f"{name}.{key} differs"
+
+
+def sigint_at(total_iters: int):
+    def hook(progress):
+        if progress.total_iters == total_iters:
+            os.kill(os.getpid(), signal.SIGINT)
+    return hook
+
+
+@pytest.mark.slow
+def test_stop_after_epoch_one_and_resume_is_bit_identical(tiny_dataset, tmp_path):
+    straight = train(tiny_dataset, tmp_path / "a")
+    assert straight.stopped_by is None and straight.progress.total_iters == 8
+
+    first = train(tiny_dataset, tmp_path / "b", on_step=sigint_at(4))  # stop at the last step of epoch 1
+    assert first.stopped_by == "SIGINT" and first.progress.total_iters == 4
+    state = load_checkpoint(tmp_path / "b" / "run" / "latest_state.pth")
+    assert (state["epoch"], state["epoch_iter"], state["total_iters"]) == (1, 4, 4)
+    resumed = train(tiny_dataset, tmp_path / "b", "--continue_train")
+    assert resumed.stopped_by is None and resumed.progress.total_iters == 8
+
+    assert_identical(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    sa = load_checkpoint(tmp_path / "a" / "run" / "latest_state.pth")
+    sb = load_checkpoint(tmp_path / "b" / "run" / "latest_state.pth")
+    for opt_a, opt_b in zip(sa["model"]["optimizers"], sb["model"]["optimizers"]):
+        for k in opt_a["state"]:
+            assert torch.equal(opt_a["state"][k]["exp_avg"], opt_b["state"][k]["exp_avg"])
+    assert sa["model"]["schedulers"] == sb["model"]["schedulers"]
+
+
+@pytest.mark.slow
+def test_sigint_mid_epoch_resumes_from_the_right_iteration(tiny_dataset, tmp_path):
+    first = train(tiny_dataset, tmp_path, on_step=sigint_at(2))
+    assert first.stopped_by == "SIGINT"
+    state = load_checkpoint(tmp_path / "run" / "latest_state.pth")
+    assert (state["epoch"], state["epoch_iter"], state["total_iters"]) == (1, 2, 2)
+    seen = []
+    resumed = train(tiny_dataset, tmp_path, "--continue_train",
+                    on_step=lambda p: seen.append((p.epoch, p.epoch_iter, p.total_iters)))
+    assert seen == [(1, 3, 3), (1, 4, 4), (2, 1, 5), (2, 2, 6), (2, 3, 7), (2, 4, 8)]
+    assert resumed.progress.total_iters == 8
+
+
+def test_old_weights_only_checkpoint_resumes_with_warning(tiny_dataset, tmp_path, caplog):
+    train(tiny_dataset, tmp_path, "--n_epochs_decay", "0")
+    (tmp_path / "run" / "latest_state.pth").unlink()  # what a reference checkpoint looks like
+    caplog.set_level("INFO")
+    seen = []
+    train(tiny_dataset, tmp_path, "--continue_train", "--epoch_count", "2", "--n_epochs_decay", "1",
+          on_step=lambda p: seen.append(p.epoch), epoch_count_given=True)
+    assert any("weights only" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+    assert seen == [2, 2, 2, 2]
+
+
+def _run_cli(args, **kw):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", CUDA_VISIBLE_DEVICES="")
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+@pytest.mark.slow
+def test_real_sigint_saves_and_exits_zero(tiny_dataset, tmp_path):
+    ck = tmp_path / "ck"
+    proc = _run_cli(["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(ck), "--name", "run", *TINY_TRAIN,
+                     "--n_epochs", "50", "--print_freq", "1"])
+    log = ck / "run" / "loss_log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and log.read_text().count("\n") >= 2):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "--continue_train" in out
+    state = load_checkpoint(ck / "run" / "latest_state.pth")
+    assert state["total_iters"] >= 2
+    assert state["total_iters"] == len(log.read_text().splitlines())  # saved right where it stopped
+
+
+@pytest.mark.slow
+def test_kill_9_during_save_leaves_a_loadable_checkpoint(tiny_dataset, tmp_path):
+    ck = tmp_path / "ck"
+    run = ck / "run"
+    proc = _run_cli(["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(ck), "--name", "run", *TINY_TRAIN,
+                     "--n_epochs", "50", "--save_latest_freq", "1"])
+    deadline = time.time() + 120
+    caught_in_save = False
+    while time.time() < deadline:
+        if (run / "latest_state.pth").exists() and any(p.name.startswith(".") for p in run.glob(".*tmp*")):
+            caught_in_save = True
+            break
+        time.sleep(0.001)
+    proc.kill()  # SIGKILL, ideally while a temporary checkpoint file is being written
+    proc.communicate(timeout=60)
+    assert (run / "latest_state.pth").exists()
+    state = load_checkpoint(run / "latest_state.pth")  # the previous complete checkpoint
+    for name in ("G_A", "G_B", "D_A", "D_B"):
+        load_state_dict_file(run / f"latest_net_{name}.pth")
+    resumed = train(tiny_dataset, ck, "--continue_train", "--n_epochs", "50", "--n_epochs_decay", "0",
+                    "--max_dataset_size", "1", on_step=sigint_at(state["total_iters"] + 1))
+    assert resumed.progress.total_iters == state["total_iters"] + 1
+    print(json.dumps({"caught_in_save": caught_in_save}))
+
+
+def _torchrun(nproc: int, args: list[str]) -> subprocess.CompletedProcess:
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONUNBUFFERED="1")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
+           "127.0.0.1", "--master_port", str(port),
+           str(ROOT / "train.py"), *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nproc", [2, 1])
+def test_ddp_on_cpu_with_gloo(tiny_dataset, tmp_path, nproc):
+    ck = tmp_path / "ck"
+    result = _torchrun(nproc, ["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(ck), "--name", "run",
+                               *TINY_TRAIN, "--norm", "batch"])
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert f"DDP check: weights identical on all {nproc} ranks" in out
+    assert out.count("done: checkpoints in") == 1  # only rank 0 reports
+    run = ck / "run"
+    log = (run / "loss_log.txt").read_text()
+    assert log.count("================ Training Loss") == 1  # only rank 0 writes
+    records = [json.loads(line) for line in (run / "loss_log.jsonl").read_text().splitlines()]
+    # 4 images per epoch in total over all ranks, 2 epochs, --print_freq 2 (counted in images over all ranks)
+    assert [r["total_iters"] for r in records] == [2, 4, 6, 8]
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]  # no temporary files left
+    state = load_checkpoint(run / "latest_state.pth")
+    assert state["world_size"] == nproc and state["total_iters"] == 8
+    assert set(weights(ck)["G_A"]) and all("module." not in k for k in weights(ck)["G_A"])

@@ -1,0 +1,373 @@
+"""The pixelize job: inputs (files, folders, videos) -> optional generator -> postprocess -> outputs + HTML.
+
+Nothing is lost and nothing is hidden: every input is either done, skipped (its output
+already exists; ``--overwrite`` redoes it) or failed with its path and reason; inputs
+are never modified; every output is written atomically. Under torchrun each rank takes
+a disjoint share of the inputs (``util.dist.shard``) and rank 0 writes the page.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+import postprocess
+from util import dist
+from util.image import ImageLoadError, is_image_file, load_image, save_image, to_rgb
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"})
+SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+# --------------------------------------------------------------------------- jobs
+@dataclass
+class Job:
+    """One input and where its outputs go. ``source`` is a path, or ``sample:<name>``."""
+
+    source: str
+    rel: Path  # output path relative to --output, without extension
+    kind: str  # "image" | "video"
+
+    @property
+    def label(self) -> str:
+        return self.source
+
+
+@dataclass
+class Outcome:
+    """What happened to one job."""
+
+    job: Job
+    status: str  # "done" | "skipped" | "failed"
+    output: Path | None = None
+    reason: str = ""
+    preview_in: Path | None = None
+    preview_out: Path | None = None
+    colors: int | None = None
+
+
+@dataclass
+class Summary:
+    """Counts over all jobs (all ranks once gathered)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+        self.outcomes.append(outcome)
+
+    @property
+    def total(self) -> int:
+        return self.done + self.skipped + self.failed
+
+    def line(self, output: str | os.PathLike) -> str:
+        return (f"pixelize: {self.done} done, {self.skipped} skipped, {self.failed} failed "
+                f"(of {self.total} inputs) -> {output}")
+
+
+def is_video_file(path: str | os.PathLike) -> bool:
+    """True when ``path`` has a video extension (any case); GIFs count as videos."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def collect_jobs(inputs: list[str] | None) -> tuple[list[Job], list[str]]:
+    """Expand inputs into jobs (sorted, deterministic) and list the files that were ignored.
+
+    One folder given: its tree is mirrored directly under --output. Several inputs: each
+    folder gets a sub-folder named after it, each file lands at the top. Raises ValueError
+    for an input that does not exist or two inputs that would write the same output.
+    """
+    if not inputs:
+        return [Job(f"sample:{name}", Path(name), "image") for name in SAMPLE_PHOTOS], []
+    jobs: list[Job] = []
+    ignored: list[str] = []
+    single_dir = len(inputs) == 1 and Path(inputs[0]).is_dir()
+    for item in inputs:
+        root = Path(item)
+        if not root.exists():
+            raise ValueError(f"--input {item}: no such file or folder")
+        if root.is_file():
+            files, base, prefix = [root], root.parent, Path()
+        else:
+            files = sorted(p for p in root.rglob("*") if p.is_file())
+            base, prefix = root, Path() if single_dir else Path(root.resolve().name)
+        for f in files:
+            if is_video_file(f):
+                kind = "video"
+            elif is_image_file(f):
+                kind = "image"
+            else:
+                ignored.append(str(f))
+                continue
+            rel = prefix / f.relative_to(base)
+            jobs.append(Job(str(f), rel.with_suffix(""), kind))
+    seen: dict[Path, str] = {}
+    for job in jobs:
+        if job.rel in seen:
+            raise ValueError(f"--input: {seen[job.rel]} and {job.source} would both write {job.rel}.*; "
+                             "rename one or pass them in separate runs")
+        seen[job.rel] = job.source
+    return jobs, ignored
+
+
+def load_source(job: Job, keep_alpha: bool) -> np.ndarray:
+    """uint8 (H, W, 3|4) pixels of an image job (samples come from scikit-image, no download)."""
+    if job.source.startswith("sample:"):
+        import skimage.data
+
+        image = getattr(skimage.data, job.source.split(":", 1)[1])()
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        return np.ascontiguousarray(image[..., :3].astype(np.uint8))
+    return load_image(job.source, keep_alpha=keep_alpha)
+
+
+# --------------------------------------------------------------------------- generator stage
+class GeneratorStage:
+    """A loaded generator applied to uint8 images of any size, in batches, under inference_mode."""
+
+    def __init__(self, path: str, *, overrides: dict[str, Any], device: str, gen_size: int) -> None:
+        import torch
+
+        from models import networks
+        from models.inference import load_generator
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.net, self.config = load_generator(path, overrides=overrides, device=self.device)
+        self.multiple = networks.required_multiple(self.config["netG"])
+        self.gen_size = gen_size
+        self.lock = threading.Lock()
+        logger.info("generator: %s (%s) on %s", path,
+                    ", ".join(f"{k}={v}" for k, v in self.config.items()), self.device)
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        if self.gen_size and max(h, w) > self.gen_size:
+            import cv2
+
+            scale = self.gen_size / max(h, w)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return image
+
+    def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """uint8 RGB (H, W, 3) images -> generator outputs, same sizes, uint8 RGB."""
+        from models.inference import run_padded
+        from util.image import to_tensor, to_uint8
+
+        fitted = [self._fit(to_rgb(im)) for im in images]
+        if self.config["input_nc"] == 1:
+            fitted = [np.round(im @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None] for im in fitted]
+        outputs: list[np.ndarray | None] = [None] * len(images)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, im in enumerate(fitted):
+            groups.setdefault(im.shape, []).append(i)
+        with self.lock, self.torch.inference_mode():
+            for idxs in groups.values():
+                x = to_tensor([fitted[i] for i in idxs]).to(self.device)
+                y = to_uint8(run_padded(self.net, x, self.multiple))
+                for i, out in zip(idxs, y):
+                    outputs[i] = out
+        results = []
+        for im, out in zip(images, outputs):
+            out = to_rgb(out)
+            if out.shape[:2] != im.shape[:2]:
+                import cv2
+
+                out = cv2.resize(out, (im.shape[1], im.shape[0]), interpolation=cv2.INTER_CUBIC)
+            results.append(out)
+        return results
+
+
+# --------------------------------------------------------------------------- the job runner
+class Pixelizer:
+    """Runs the pixelize job described by parsed pixelize options (``options.pixelize_options``)."""
+
+    def __init__(self, opt, generator: GeneratorStage | None = None) -> None:
+        self.opt = opt
+        self.out_dir = Path(opt.output)
+        self.generator = generator
+        self.palette = postprocess.load_palette(opt.palette) if opt.palette else None
+
+    # ---------------------------------------------------------------- quantisation
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments for postprocess.pixelize_image / pixelize_frames."""
+        opt = self.opt
+        kwargs: dict[str, Any] = dict(pixel_size=opt.pixel_size, n_colors=opt.n_colors, palette=self.palette,
+                                      dither=opt.dither, saturation=opt.saturation, contrast=opt.contrast,
+                                      keep_alpha=opt.keep_alpha, seed=opt.seed)
+        if opt.outline is not None:
+            kwargs["outline"] = opt.outline
+        return kwargs
+
+    def _prepare(self, image: np.ndarray, stylised: np.ndarray | None) -> np.ndarray:
+        """Input (with alpha) + generator output -> the image to quantise (alpha carried over)."""
+        if stylised is None:
+            return image
+        if self.opt.color_match:
+            stylised = postprocess.color_match(stylised, to_rgb(image))
+        if image.shape[2] == 4:
+            return np.concatenate([stylised, image[..., 3:]], axis=2)
+        return stylised
+
+    def _cell_size(self, image: np.ndarray, label: str) -> int:
+        smallest = min(image.shape[:2])
+        if smallest < self.opt.pixel_size:
+            logger.warning("%s: image is %dx%d, smaller than --pixel_size %d: using one cell of %d px",
+                           label, image.shape[1], image.shape[0], self.opt.pixel_size, smallest)
+            return smallest
+        return self.opt.pixel_size
+
+    # ---------------------------------------------------------------- images
+    def output_path(self, job: Job) -> Path:
+        ext = ".png" if job.kind == "image" else f".{self.opt.video_format}"
+        return self.out_dir / job.rel.with_suffix(ext)
+
+    def _input_preview(self, job: Job, image: np.ndarray) -> Path:
+        """A path the HTML page can show for the input (samples are written out once)."""
+        if job.source.startswith("sample:"):
+            path = self.out_dir / "inputs" / f"{job.rel.name}.png"
+            if not path.exists():
+                save_image(path, image, indexed=False)
+            return path
+        return Path(job.source)
+
+    def finish_image(self, job: Job, image: np.ndarray, stylised: np.ndarray | None) -> Outcome:
+        """Quantise one loaded image and save it (and its palette)."""
+        out_path = self.output_path(job)
+        settings = self.settings()
+        settings["pixel_size"] = self._cell_size(image, job.label)
+        native, palette = postprocess.pixelize_image_with_palette(self._prepare(image, stylised), **settings)
+        save_image(out_path, postprocess.upscale(native, self.opt.upscale))
+        self._save_palette(palette, out_path)
+        return Outcome(job, "done", out_path, preview_in=self._input_preview(job, image), preview_out=out_path,
+                       colors=int(len(palette)))
+
+    def _save_palette(self, palette: np.ndarray, out_path: Path) -> None:
+        for fmt in self.opt.save_palette:
+            postprocess.save_palette(out_path.with_suffix(f".{fmt}"), palette)
+
+    def run_images(self, jobs: list[Job], report: Callable[[Outcome], None]) -> None:
+        """Load (threads) -> generator (batches) -> quantise + save (threads)."""
+        batch = self.opt.batch_size if self.generator is not None else max(1, self.opt.workers * 2)
+
+        def load(job: Job) -> tuple[Job, np.ndarray | None, str]:
+            try:
+                return job, load_source(job, self.opt.keep_alpha), ""
+            except ImageLoadError as err:
+                return job, None, err.reason
+            except Exception as err:  # noqa: BLE001 - report any decoder failure by path, keep going
+                return job, None, f"{type(err).__name__}: {err}"
+
+        def finish(job: Job, image: np.ndarray, stylised: np.ndarray | None) -> Outcome:
+            try:
+                return self.finish_image(job, image, stylised)
+            except (ValueError, OSError) as err:
+                return Outcome(job, "failed", reason=str(err))
+
+        with ThreadPoolExecutor(max_workers=self.opt.workers) as pool:
+            pending = []
+            for start in range(0, len(jobs), batch):
+                loaded = list(pool.map(load, jobs[start:start + batch]))
+                good = [(job, im) for job, im, reason in loaded if im is not None]
+                for job, im, reason in loaded:
+                    if im is None:
+                        report(Outcome(job, "failed", reason=reason))
+                stylised = self.generator([im for _, im in good]) if self.generator and good else [None] * len(good)
+                pending += [pool.submit(finish, job, im, st) for (job, im), st in zip(good, stylised)]
+                while len(pending) > 2 * batch:
+                    report(pending.pop(0).result())
+            for fut in pending:
+                report(fut.result())
+
+    # ---------------------------------------------------------------- videos
+    def run_video(self, job: Job) -> Outcome:
+        """Stream a video through the generator and ``pixelize_frames`` into mp4 or gif."""
+        from util import video
+
+        out_path = self.output_path(job)
+        reader = video.open_video(job.source)
+        frames: Iterable[np.ndarray] = reader.frames()
+        if self.generator is not None:
+            frames = self._stylise_stream(frames)
+        settings = self.settings()
+        settings["keep_alpha"] = False
+        native_frames = postprocess.pixelize_frames(frames, **settings)
+
+        def upscaled() -> Iterator[np.ndarray]:
+            for native in native_frames:
+                yield postprocess.upscale(native, self.opt.upscale)
+
+        preview_out = self.out_dir / "previews" / f"{job.rel.as_posix().replace('/', '__')}.png"
+        count = video.write_video(out_path, upscaled(), fps=reader.fps, fmt=self.opt.video_format,
+                                  audio_from=job.source if self.opt.video_format == "mp4" else None,
+                                  first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
+        if count == 0:
+            raise ValueError("the video has no frames")
+        preview_in = self.out_dir / "previews" / f"{job.rel.as_posix().replace('/', '__')}_input.png"
+        save_image(preview_in, video.first_frame(job.source), indexed=False)
+        return Outcome(job, "done", out_path, preview_in=preview_in, preview_out=preview_out)
+
+    def _stylise_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        batch: list[np.ndarray] = []
+        for frame in frames:
+            batch.append(frame)
+            if len(batch) == self.opt.batch_size:
+                yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch)))
+                batch = []
+        if batch:
+            yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch)))
+
+    # ---------------------------------------------------------------- all together
+    def run(self, jobs: list[Job], report: Callable[[Outcome], None]) -> Summary:
+        """Process this rank's jobs; ``report`` is called once per job as it ends."""
+        summary = Summary()
+
+        def record(outcome: Outcome) -> None:
+            summary.add(outcome)
+            report(outcome)
+
+        todo: list[Job] = []
+        for job in jobs:
+            out = self.output_path(job)
+            if out.exists() and not self.opt.overwrite:
+                record(Outcome(job, "skipped", out, reason="output exists (use --overwrite to redo)",
+                               preview_out=out))
+            else:
+                todo.append(job)
+        self.run_images([j for j in todo if j.kind == "image"], record)
+        for job in (j for j in todo if j.kind == "video"):
+            try:
+                record(self.run_video(job))
+            except (ValueError, OSError, RuntimeError) as err:
+                record(Outcome(job, "failed", reason=str(err)))
+        return summary
+
+
+# --------------------------------------------------------------------------- HTML
+def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
+    """index.html with input | output side by side for every finished job."""
+    from util import html
+
+    page = html.HTML(out_dir, title)
+    for o in outcomes:
+        if o.status == "failed" or o.preview_out is None or not o.preview_out.exists():
+            continue
+        page.add_header(o.job.label if o.colors is None else f"{o.job.label} ({o.colors} colours)")
+        images = [os.path.relpath(p, out_dir / "images") for p in (o.preview_in, o.preview_out) if p is not None]
+        page.add_images(images, ["input", "pixel art"][-len(images):], images, width=320)
+    page.save()
+    return out_dir / "index.html"
+

@@ -1,0 +1,187 @@
+"""Streaming video I/O for pixelize.py: frames in and out one at a time, memory stays flat.
+
+Backend: the ffmpeg binary shipped by the ``imageio-ffmpeg`` package (no system ffmpeg
+needed). MP4 output is H.264 (yuv420p; odd sizes are padded by one edge pixel) and keeps
+the source's audio track (re-encoded to AAC) when it has one. GIF input and output use
+Pillow; GIF output holds the (small) frames in memory until the end, as the format needs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from util.fileio import atomic_path
+from util.image import save_image
+
+logger = logging.getLogger(__name__)
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary shipped with imageio-ffmpeg."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass
+class VideoReader:
+    """A video opened for streaming; ``frames()`` yields uint8 RGB (H, W, 3) arrays."""
+
+    path: str
+    fps: float
+    n_frames: int | None
+    size: tuple[int, int]  # (width, height)
+    has_audio: bool
+
+    def frames(self) -> Iterator[np.ndarray]:
+        if Path(self.path).suffix.lower() == ".gif":
+            yield from _gif_frames(self.path)
+            return
+        import imageio_ffmpeg
+
+        gen = imageio_ffmpeg.read_frames(self.path, pix_fmt="rgb24")
+        try:
+            meta = next(gen)
+            w, h = meta["size"]
+            for raw in gen:
+                yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+        except (RuntimeError, OSError, StopIteration) as err:
+            raise ValueError(f"cannot decode video: {err}") from err
+        finally:
+            gen.close()
+
+
+def _gif_frames(path: str) -> Iterator[np.ndarray]:
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as img:
+        for frame in ImageSequence.Iterator(img):
+            yield np.asarray(frame.convert("RGB"), dtype=np.uint8).copy()
+
+
+def open_video(path: str | os.PathLike) -> VideoReader:
+    """Open a video (mp4/avi/mov/mkv/webm via ffmpeg, gif via Pillow); ValueError if unreadable."""
+    path = str(path)
+    if os.path.getsize(path) == 0:
+        raise ValueError("empty file (0 bytes)")
+    if Path(path).suffix.lower() == ".gif":
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as img:
+                n = getattr(img, "n_frames", 1)
+                duration_ms = img.info.get("duration") or 100
+                return VideoReader(path, 1000.0 / duration_ms, n, img.size, False)
+        except (UnidentifiedImageError, OSError) as err:
+            raise ValueError(f"not a readable GIF ({err})") from err
+    import imageio_ffmpeg
+
+    try:
+        gen = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
+        meta = next(gen)
+        gen.close()
+    except (RuntimeError, OSError, StopIteration) as err:
+        raise ValueError(f"not a readable video ({str(err).strip().splitlines()[-1] if str(err) else err})") from err
+    fps = float(meta.get("fps") or 25.0)
+    duration = meta.get("duration")
+    n_frames = int(round(duration * fps)) if duration and np.isfinite(duration) else None
+    return VideoReader(path, fps, n_frames, tuple(meta["size"]), bool(meta.get("audio_codec")))
+
+
+def first_frame(path: str | os.PathLike) -> np.ndarray:
+    """The first frame of a video as uint8 RGB."""
+    return next(open_video(path).frames())
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if h % 2 or w % 2:
+        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return frame
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: float, fmt: str = "mp4",
+                audio_from: str | None = None, first_frame_to: str | os.PathLike | None = None,
+                total: int | None = None, desc: str = "video") -> int:
+    """Write uint8 RGB frames to ``path`` atomically; returns the number of frames written.
+
+    ``audio_from``: copy that file's first audio track into the MP4, if it has one.
+    ``first_frame_to``: also save the first frame as a PNG (for the HTML page).
+    A progress bar shows frames as they are written.
+    """
+    from tqdm import tqdm
+
+    path = Path(path)
+    bar = tqdm(total=total, desc=desc, unit="frame", leave=False, dynamic_ncols=True)
+    count = 0
+    try:
+        if fmt == "gif":
+            kept: list[np.ndarray] = []
+            for frame in frames:
+                if count == 0 and first_frame_to is not None:
+                    save_image(first_frame_to, frame)
+                kept.append(frame)
+                count += 1
+                bar.update(1)
+            if count:
+                _write_gif(path, kept, fps)
+            return count
+        if fmt != "mp4":
+            raise ValueError(f"--video_format must be mp4 or gif, got {fmt!r}")
+        import imageio_ffmpeg
+
+        with atomic_path(path) as tmp_video:
+            writer = None
+            try:
+                for frame in frames:
+                    frame = _even(np.ascontiguousarray(frame[..., :3]))
+                    if writer is None:
+                        if first_frame_to is not None:
+                            save_image(first_frame_to, frame)
+                        h, w = frame.shape[:2]
+                        writer = imageio_ffmpeg.write_frames(str(tmp_video), (w, h), fps=fps, codec="libx264",
+                                                             pix_fmt_out="yuv420p", macro_block_size=1,
+                                                             output_params=["-crf", "18"], ffmpeg_log_level="error")
+                        writer.send(None)
+                    writer.send(frame)
+                    count += 1
+                    bar.update(1)
+            finally:
+                if writer is not None:
+                    writer.close()
+            if count == 0:
+                raise ValueError("the video has no frames")
+            if audio_from is not None:
+                _mux_audio(tmp_video, audio_from)
+        return count
+    finally:
+        bar.close()
+
+
+def _write_gif(path: Path, frames: list[np.ndarray], fps: float) -> None:
+    from PIL import Image
+
+    images = [Image.fromarray(np.ascontiguousarray(f[..., :3])) for f in frames]
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=max(20, int(round(1000 / fps))), loop=0, optimize=False, disposal=1)
+
+
+def _mux_audio(video_path: Path, audio_source: str) -> None:
+    """Replace ``video_path`` by itself plus ``audio_source``'s first audio track (if any)."""
+    muxed = video_path.with_name(video_path.stem + ".mux.mp4")
+    cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(video_path), "-i", audio_source,
+           "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-shortest", str(muxed)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        logger.warning("could not copy the audio of %s (%s); the output has no sound",
+                       audio_source, result.stderr.strip()[-200:])
+        muxed.unlink(missing_ok=True)
+        return
+    os.replace(muxed, video_path)
