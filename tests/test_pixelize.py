@@ -1,0 +1,357 @@
+"""pixelize.py end to end: samples, folders, videos, bad inputs, generator stage, skip/overwrite, torchrun."""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import pixelize
+from conftest import ROOT
+from models import networks
+from util.checkpoint import save_state_dict
+from util.image import load_image, save_image
+
+
+def colours(path: Path) -> int:
+    arr = np.asarray(Image.open(path).convert("RGBA"))
+    return len(np.unique(arr.reshape(-1, 4), axis=0))
+
+
+def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A smooth, colourful synthetic photo (uint8 RGB)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    img = np.stack([np.sin(6 * xx + rng.uniform(0, 6)), np.cos(5 * yy + rng.uniform(0, 6)),
+                    np.sin(4 * (xx + yy))], axis=-1)
+    return ((img + 1) * 127.5).astype(np.uint8)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- samples and folders
+def test_default_runs_on_the_sample_photos(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert pixelize.main(["--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "post-processing only" in printed and "built-in sample photos" in printed
+    assert f"pixelize: 4 done, 0 skipped, 0 failed (of 4 inputs) -> {out}" in printed
+    sizes = {"astronaut": (512, 512), "chelsea": (451, 300), "coffee": (600, 400), "rocket": (640, 427)}
+    for name, (w, h) in sizes.items():
+        with Image.open(out / f"{name}.png") as im:
+            assert im.mode == "P"  # indexed PNG: pixel-art editors expect it
+            # --upscale defaults to --pixel_size 8: native ceil(size / 8) cells, each 8x8
+            assert im.size == (-(-w // 8) * 8, -(-h // 8) * 8)
+        assert 2 <= colours(out / f"{name}.png") <= 24
+    page = (out / "index.html").read_text()
+    assert page.count("<img") == 8 and "inputs/astronaut.png" in page
+
+
+def test_folder_tree_is_mirrored_with_exact_sizes_and_palettes(tmp_path):
+    src = tmp_path / "in"
+    save_image(src / "a.png", photo(40, 64))
+    save_image(src / "sub" / "deep" / "B.JPG", photo(33, 21, 1))
+    save_image(src / "c.WebP", photo(16, 16, 2))
+    (src / "notes.txt").write_text("not an image")
+    before = digest(src)
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4", "--upscale", "1",
+                        "--n_colors", "5", "--save_palette", "gpl", "hex"])
+    assert rc == 0
+    assert digest(src) == before  # inputs never modified
+    expected = {"a.png": (16, 10), "sub/deep/B.png": (6, 9), "c.png": (4, 4)}  # (w, h) = ceil(size / 4)
+    for rel, size in expected.items():
+        with Image.open(out / rel) as im:
+            assert im.size == size
+        assert colours(out / rel) <= 5
+        assert (out / rel).with_suffix(".gpl").read_text().startswith("GIMP Palette")
+        hex_lines = (out / rel).with_suffix(".hex").read_text().split()
+        assert len(hex_lines) == colours(out / rel) or len(hex_lines) >= colours(out / rel)
+    assert not (out / "notes.png").exists()
+
+
+def test_fixed_palette_file_is_honoured(tmp_path):
+    pal = tmp_path / "pal.hex"
+    pal.write_text("000000\nffffff\nff0000\n0000ff\n")
+    save_image(tmp_path / "in" / "x.png", photo(32, 32))
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(out), "--palette", str(pal),
+                          "--pixel_size", "4", "--upscale", "1"]) == 0
+    used = {tuple(c) for c in np.asarray(Image.open(out / "x.png").convert("RGB")).reshape(-1, 3)}
+    assert used <= {(0, 0, 0), (255, 255, 255), (255, 0, 0), (0, 0, 255)}
+
+
+def test_alpha_is_kept(tmp_path):
+    img = np.zeros((16, 16, 4), np.uint8)
+    img[..., :3] = photo(16, 16)
+    img[..., 3] = 255
+    img[:, :8, 3] = 0  # left half transparent
+    save_image(tmp_path / "in" / "s.png", img)
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(out), "--pixel_size", "4",
+                          "--upscale", "1", "--keep_alpha"]) == 0
+    res = load_image(out / "s.png", keep_alpha=True)
+    assert res.shape == (4, 4, 4)
+    assert (res[:, :2, 3] == 0).all() and (res[:, 2:, 3] == 255).all()
+
+
+def test_skip_and_overwrite(tmp_path, capsys):
+    save_image(tmp_path / "in" / "x.png", photo(24, 24))
+    args = ["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--pixel_size", "4"]
+    assert pixelize.main(args) == 0
+    target = tmp_path / "out" / "x.png"
+    first = target.stat().st_mtime_ns
+    capsys.readouterr()
+    assert pixelize.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "pixelize: 0 done, 1 skipped, 0 failed (of 1 inputs)" in printed
+    assert f"skipped: {tmp_path / 'in' / 'x.png'}: output exists (use --overwrite to redo)" in printed
+    assert target.stat().st_mtime_ns == first
+    assert pixelize.main(args + ["--overwrite"]) == 0
+    assert "pixelize: 1 done, 0 skipped, 0 failed" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- bad inputs
+def _png_bomb(path: Path, side: int = 40000) -> None:
+    """A valid-looking PNG header claiming side x side pixels, a few bytes long."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def make_bad_folder(src: Path) -> dict[str, str]:
+    """Every kind of file a user's folder may hold; returns name -> expected failure reason (or '' for good)."""
+    src.mkdir(parents=True)
+    good = photo(24, 32)
+    Image.fromarray(good).save(src / "ok.jpg", quality=90)
+    buf = (src / "ok.jpg").read_bytes()
+    (src / "corrupt.jpg").write_bytes(buf[: len(buf) // 3])
+    (src / "text.png").write_text("definitely not a png")
+    (src / "empty.png").write_bytes(b"")
+    Image.fromarray(good[:1, :1]).save(src / "tiny.png")
+    Image.fromarray((good[..., 0].astype(np.uint16) * 257)).save(src / "deep16.png")
+    Image.fromarray(good[..., 1]).save(src / "grey.png")
+    Image.fromarray(good).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(src / "palette.png")
+    Image.fromarray(good).convert("CMYK").save(src / "cmyk.jpg")
+    rgba = np.dstack([good, np.full(good.shape[:2], 200, np.uint8)])
+    Image.fromarray(rgba).save(src / "rgba.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(good).save(src / "rotated.jpg", exif=exif.tobytes())
+    _png_bomb(src / "bomb.png")
+    (src / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(200))
+    return {"corrupt.jpg": "corrupt or truncated image", "text.png": "not an image file",
+            "empty.png": "empty file (0 bytes)", "bomb.png": "decompression bomb", "broken.mp4": "not a readable video"}
+
+
+@pytest.mark.slow
+def test_bad_input_folder_reports_each_file_and_processes_the_rest(tmp_path, capsys):
+    src = tmp_path / "in"
+    failures = make_bad_folder(src)
+    before = digest(src)
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert digest(src) == before
+    err_lines = [line for line in captured.err.splitlines() if line.startswith("failed: ")]
+    assert len(err_lines) == len(failures)
+    for name, reason in failures.items():
+        assert any(line.startswith(f"failed: {src / name}: ") and reason in line for line in err_lines), name
+    assert "pixelize: 8 done, 0 skipped, 5 failed (of 13 inputs)" in captured.out
+    for name in ("ok", "tiny", "deep16", "grey", "palette", "cmyk", "rgba", "rotated"):
+        assert (out / f"{name}.png").is_file(), name
+    with Image.open(out / "rotated.png") as im:
+        assert im.size == (24, 32)  # EXIF orientation applied: 32x24 stored, shown rotated
+    leftovers = [p.name for p in out.rglob("*") if ".tmp" in p.name]
+    assert leftovers == []
+
+
+# --------------------------------------------------------------------------- videos
+def write_clip(path: Path, n: int = 12, size=(48, 64), fps: int = 10, audio: bool = False, seed: int = 0) -> None:
+    """A static scene with sensor noise, optionally with a sine-wave audio track."""
+    import imageio_ffmpeg
+
+    h, w = size
+    base = photo(h, w, seed).astype(float)
+    rng = np.random.default_rng(seed)
+    silent = path.with_suffix(".silent.mp4") if audio else path
+    writer = imageio_ffmpeg.write_frames(str(silent), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv444p",
+                                         macro_block_size=1, output_params=["-crf", "10"], ffmpeg_log_level="error")
+    writer.send(None)
+    for _ in range(n):
+        writer.send(np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8))
+    writer.close()
+    if audio:
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-i", str(silent), "-f", "lavfi", "-i",
+                        f"sine=frequency=440:duration={n / fps}", "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                        "-c:a", "aac", "-shortest", str(path)], check=True)
+        silent.unlink()
+
+
+def probe(path: Path) -> str:
+    import imageio_ffmpeg
+
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True).stderr
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    from util.video import open_video
+
+    return list(open_video(path).frames())
+
+
+@pytest.mark.slow
+def test_video_to_mp4_keeps_fps_audio_and_a_locked_palette(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_clip(src / "clip.mp4", n=12, fps=10, audio=True)
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4", "--n_colors", "8"]) == 0
+    info = probe(out / "clip.mp4")
+    assert "Audio:" in info and "10 fps" in info
+    frames = read_frames(out / "clip.mp4")
+    assert len(frames) == 12 and frames[0].shape == (48, 64, 3)
+    cells = [f[2::4, 2::4].astype(int) for f in frames]  # cell centres (H.264 blurs edges slightly)
+    changed = [np.mean(np.abs(a - b).max(axis=-1) > 24) for a, b in zip(cells, cells[1:])]
+    assert max(changed) <= 0.02  # a static noisy scene must not flicker
+    assert (out / "previews").is_dir() and "clip" in (out / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_video_to_gif(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_clip(src / "clip.mp4", n=6, fps=5)
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(src / "clip.mp4"), "--output", str(out), "--video_format", "gif",
+                          "--pixel_size", "4", "--upscale", "1", "--n_colors", "6"]) == 0
+    with Image.open(out / "clip.gif") as gif:
+        assert gif.size == (16, 12)
+        durations = []
+        for i in range(gif.n_frames):  # identical consecutive frames are merged by the encoder
+            gif.seek(i)
+            durations.append(gif.info["duration"])
+    assert sum(durations) == 6 * 200  # 5 fps kept
+    frames = read_frames(out / "clip.gif")
+    assert len({tuple(c) for f in frames for c in f.reshape(-1, 3)}) <= 6
+
+
+# --------------------------------------------------------------------------- generator stage
+def tiny_generator(path: Path, dropout: bool = False) -> None:
+    torch.manual_seed(0)
+    g = networks.define_G(3, 3, 4, "resnet_6blocks", "instance", dropout)
+    save_state_dict(g.state_dict(), path)
+
+
+@pytest.mark.slow
+def test_generator_stage_from_model_path_and_name(tmp_path, capsys):
+    src = tmp_path / "in"
+    save_image(src / "odd.png", photo(37, 50))  # not a multiple of 4: padded for the net, cropped back
+    save_image(src / "big.png", photo(80, 120, 3))
+    tiny_generator(tmp_path / "g.pth")
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--model_path", str(tmp_path / "g.pth"),
+                        "--pixel_size", "4", "--upscale", "1", "--gen_size", "64", "--color_match",
+                        "--batch_size", "2"])
+    assert rc == 0
+    assert "post-processing only" not in capsys.readouterr().out
+    with Image.open(out / "odd.png") as im:
+        assert im.size == (13, 10)
+    with Image.open(out / "big.png") as im:
+        assert im.size == (30, 20)
+    # --name: checkpoints/<name>/latest_net_G_A.pth of a CycleGAN run, no renaming
+    tiny_generator(tmp_path / "ck" / "run" / "latest_net_G_A.pth", dropout=True)
+    out2 = tmp_path / "out2"
+    assert pixelize.main(["--input", str(src), "--output", str(out2), "--name", "run", "--checkpoints_dir",
+                          str(tmp_path / "ck"), "--pixel_size", "4", "--no_dropout"]) == 0
+    assert (out2 / "odd.png").is_file() and (out2 / "big.png").is_file()
+
+
+def test_generator_flag_contradicting_the_file(tmp_path, capsys):
+    tiny_generator(tmp_path / "g.pth")
+    rc = pixelize.main(["--output", str(tmp_path / "o"), "--model_path", str(tmp_path / "g.pth"),
+                        "--netG", "resnet_9blocks"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--netG resnet_9blocks contradicts" in err and "resnet_6blocks" in err
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, (f"touch {MARKER}",))
+
+
+MARKER = ""
+
+
+def test_pickled_pth_is_refused_without_running_it(tmp_path, capsys):
+    global MARKER
+    MARKER = str(tmp_path / "pwned")
+    torch.save({"model.1.weight": Payload()}, tmp_path / "evil.pth")
+    rc = pixelize.main(["--output", str(tmp_path / "o"), "--model_path", str(tmp_path / "evil.pth")])
+    assert rc == 2
+    assert "not a plain state dict" in capsys.readouterr().err
+    assert not Path(MARKER).exists()
+
+
+def test_missing_generator_file(tmp_path, capsys):
+    rc = pixelize.main(["--output", str(tmp_path / "o"), "--name", "nope", "--checkpoints_dir", str(tmp_path)])
+    assert rc == 2
+    assert "latest_net_G_A.pth not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--palette", "p.gpl", "--n_colors", "4"], "--palette fixes the colours"),
+    (["--no_dropout", "--use_dropout"], "contradict"),
+    (["--pixel_size", "0"], "must be >= 1"),
+    (["--dither", "random"], "invalid choice"),
+])
+def test_bad_flags_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        pixelize.main(args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_input_path(tmp_path, capsys):
+    assert pixelize.main(["--input", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- torchrun sharding
+@pytest.mark.slow
+def test_torchrun_shards_give_the_same_files_as_one_process(tmp_path):
+    src = tmp_path / "in"
+    for i in range(5):
+        save_image(src / f"img{i}.png", photo(24 + 4 * i, 32, i))
+    tiny_generator(tmp_path / "g.pth")
+    common = ["--input", str(src), "--pixel_size", "4", "--model_path", str(tmp_path / "g.pth"), "--no_html"]
+    assert pixelize.main(common + ["--output", str(tmp_path / "one")]) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                             "--master_addr", "127.0.0.1", "--master_port", str(port), str(ROOT / "pixelize.py"),
+                             *common, "--output", str(tmp_path / "two")], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.count("pixelize: 5 done, 0 skipped, 0 failed (of 5 inputs)") == 1
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
