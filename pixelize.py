@@ -22,6 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     opt = pixelize_options.parse(argv)
     setup_logging(opt.verbose)
+    import cv2
+
+    cv2.setNumThreads(1)  # parallelism comes from --workers; nested OpenCV pools would oversubscribe the cores
     dist.init_distributed()
     try:
         return _run(opt)
