@@ -305,13 +305,9 @@ class Pixelizer:
         settings = self.settings()
         settings["keep_alpha"] = False
         native_frames = postprocess.pixelize_frames(frames, **settings)
-
-        def upscaled() -> Iterator[np.ndarray]:
-            for native in native_frames:
-                yield postprocess.upscale(native, self.opt.upscale)
-
         preview_out = self.out_dir / "previews" / f"{job.rel.as_posix().replace('/', '__')}.png"
-        count = video.write_video(out_path, upscaled(), fps=reader.fps, fmt=self.opt.video_format,
+        count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
+                                  upscale=self.opt.upscale,
                                   audio_from=job.source if self.opt.video_format == "mp4" else None,
                                   first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
         if count == 0:

@@ -107,10 +107,12 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: float, fmt: str = "mp4",
-                audio_from: str | None = None, first_frame_to: str | os.PathLike | None = None,
+                upscale: int = 1, audio_from: str | None = None, first_frame_to: str | os.PathLike | None = None,
                 total: int | None = None, desc: str = "video") -> int:
     """Write uint8 RGB frames to ``path`` atomically; returns the number of frames written.
 
+    ``upscale``: integer nearest-neighbour factor applied to every frame on writing (GIF keeps
+    the small native frames in memory and enlarges them only when the file is written).
     ``audio_from``: copy that file's first audio track into the MP4, if it has one.
     ``first_frame_to``: also save the first frame as a PNG (for the HTML page).
     A progress bar shows frames as they are written.
@@ -125,12 +127,12 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
             kept: list[np.ndarray] = []
             for frame in frames:
                 if count == 0 and first_frame_to is not None:
-                    save_image(first_frame_to, frame)
+                    save_image(first_frame_to, _enlarge(frame, upscale))
                 kept.append(frame)
                 count += 1
                 bar.update(1)
             if count:
-                _write_gif(path, kept, fps)
+                _write_gif(path, kept, fps, upscale)
             return count
         if fmt != "mp4":
             raise ValueError(f"--video_format must be mp4 or gif, got {fmt!r}")
@@ -140,7 +142,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
             writer = None
             try:
                 for frame in frames:
-                    frame = _even(np.ascontiguousarray(frame[..., :3]))
+                    frame = _even(np.ascontiguousarray(_enlarge(frame, upscale)[..., :3]))
                     if writer is None:
                         if first_frame_to is not None:
                             save_image(first_frame_to, frame)
@@ -164,10 +166,14 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
         bar.close()
 
 
-def _write_gif(path: Path, frames: list[np.ndarray], fps: float) -> None:
+def _enlarge(frame: np.ndarray, factor: int) -> np.ndarray:
+    return frame if factor == 1 else np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1)
+
+
+def _write_gif(path: Path, frames: list[np.ndarray], fps: float, upscale: int = 1) -> None:
     from PIL import Image
 
-    images = [Image.fromarray(np.ascontiguousarray(f[..., :3])) for f in frames]
+    images = [Image.fromarray(np.ascontiguousarray(_enlarge(f, upscale)[..., :3])) for f in frames]
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=max(20, int(round(1000 / fps))), loop=0, optimize=False, disposal=1)
