@@ -32,5 +32,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_postprocess.py
 	$(PY) benchmarks/bench_video.py
 
+# README gallery: docs/gallery/*.png + gallery.md (deterministic; commit the result)
+gallery: $(STAMP)
+	$(PY) benchmarks/make_gallery.py
+
 clean:
 	rm -rf results .pytest_cache
