@@ -250,10 +250,16 @@ class Pixelizer:
         settings = self.settings()
         settings["pixel_size"] = self._cell_size(image, job.label)
         native, palette = postprocess.pixelize_image_with_palette(self._prepare(image, stylised), **settings)
-        save_image(out_path, postprocess.upscale(native, self.opt.upscale))
+        save_image(out_path, self.display_size(native, image.shape[:2], settings["pixel_size"]))
         self._save_palette(palette, out_path)
         return Outcome(job, "done", out_path, preview_in=self._input_preview(job, image), preview_out=out_path,
                        colors=int(len(palette)))
+
+    def display_size(self, native: np.ndarray, source_hw: tuple[int, int], cell: int) -> np.ndarray:
+        """Enlarge a native result by --upscale; at the default (--upscale = cell size) the partial
+        edge cells are cut so the output has exactly the input's size."""
+        big = postprocess.upscale(native, self.opt.upscale)
+        return big[: source_hw[0], : source_hw[1]] if self.opt.upscale == cell else big
 
     def _save_palette(self, palette: np.ndarray, out_path: Path) -> None:
         for fmt in self.opt.save_palette:
@@ -308,6 +314,7 @@ class Pixelizer:
         preview_out = self.out_dir / "previews" / f"{job.rel.as_posix().replace('/', '__')}.png"
         count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
                                   upscale=self.opt.upscale,
+                                  crop_to=reader.size[::-1] if self.opt.upscale == self.opt.pixel_size else None,
                                   audio_from=job.source if self.opt.video_format == "mp4" else None,
                                   first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
         if count == 0:

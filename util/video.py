@@ -107,12 +107,13 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: float, fmt: str = "mp4",
-                upscale: int = 1, audio_from: str | None = None, first_frame_to: str | os.PathLike | None = None,
+                upscale: int = 1, crop_to: tuple[int, int] | None = None, audio_from: str | None = None, first_frame_to: str | os.PathLike | None = None,
                 total: int | None = None, desc: str = "video") -> int:
     """Write uint8 RGB frames to ``path`` atomically; returns the number of frames written.
 
     ``upscale``: integer nearest-neighbour factor applied to every frame on writing (GIF keeps
     the small native frames in memory and enlarges them only when the file is written).
+    ``crop_to``: ``(height, width)`` to cut the enlarged frames to (partial edge cells).
     ``audio_from``: copy that file's first audio track into the MP4, if it has one.
     ``first_frame_to``: also save the first frame as a PNG (for the HTML page).
     A progress bar shows frames as they are written.
@@ -127,12 +128,12 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
             kept: list[np.ndarray] = []
             for frame in frames:
                 if count == 0 and first_frame_to is not None:
-                    save_image(first_frame_to, _enlarge(frame, upscale))
+                    save_image(first_frame_to, _enlarge(frame, upscale, crop_to))
                 kept.append(frame)
                 count += 1
                 bar.update(1)
             if count:
-                _write_gif(path, kept, fps, upscale)
+                _write_gif(path, kept, fps, upscale, crop_to)
             return count
         if fmt != "mp4":
             raise ValueError(f"--video_format must be mp4 or gif, got {fmt!r}")
@@ -142,7 +143,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
             writer = None
             try:
                 for frame in frames:
-                    frame = _even(np.ascontiguousarray(_enlarge(frame, upscale)[..., :3]))
+                    frame = _even(np.ascontiguousarray(_enlarge(frame, upscale, crop_to)[..., :3]))
                     if writer is None:
                         if first_frame_to is not None:
                             save_image(first_frame_to, frame)
@@ -166,14 +167,17 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
         bar.close()
 
 
-def _enlarge(frame: np.ndarray, factor: int) -> np.ndarray:
-    return frame if factor == 1 else np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1)
+def _enlarge(frame: np.ndarray, factor: int, crop_to: tuple[int, int] | None = None) -> np.ndarray:
+    if factor != 1:
+        frame = np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1)
+    return frame if crop_to is None else frame[: crop_to[0], : crop_to[1]]
 
 
-def _write_gif(path: Path, frames: list[np.ndarray], fps: float, upscale: int = 1) -> None:
+def _write_gif(path: Path, frames: list[np.ndarray], fps: float, upscale: int = 1,
+               crop_to: tuple[int, int] | None = None) -> None:
     from PIL import Image
 
-    images = [Image.fromarray(np.ascontiguousarray(_enlarge(f, upscale)[..., :3])) for f in frames]
+    images = [Image.fromarray(np.ascontiguousarray(_enlarge(f, upscale, crop_to)[..., :3])) for f in frames]
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=max(20, int(round(1000 / fps))), loop=0, optimize=False, disposal=1)
