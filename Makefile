@@ -31,6 +31,8 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_postprocess.py
 	$(PY) benchmarks/bench_video.py
+	$(PY) benchmarks/bench_generator.py
+	$(PY) benchmarks/bench_train.py
 
 # README gallery: docs/gallery/*.png + gallery.md (deterministic; commit the result)
 gallery: $(STAMP)
