@@ -36,6 +36,8 @@ __all__ = ["pixelate", "reduce_cells", "map_to_palette", "assign_labels", "rende
 
 #: Luma contrast (0..255) between the two halves of a cell below which the cell takes its mean.
 EDGE_LOW = 112.0
+#: Orphan cleanup keeps a cell whose best neighbouring colour is this much (CIELAB) worse a fit.
+DESPECKLE_MAX_SHIFT = 10.0
 #: Luma contrast above which the cell takes the mean of its majority half.
 EDGE_HIGH = 224.0
 
@@ -273,7 +275,9 @@ def _neighbour_labels(labels: np.ndarray) -> np.ndarray:
     return np.stack([padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _NEIGHBOURS], axis=-1)
 
 
-def despeckle(labels: np.ndarray, cost: np.ndarray, *, passes: int = 2, min_neighbours: int = 5) -> np.ndarray:
+def despeckle(
+    labels: np.ndarray, cost: np.ndarray, *, passes: int = 2, min_neighbours: int = 5, max_shift: float = np.inf
+) -> np.ndarray:
     """Remove orphan cells: a cell whose label differs from all its (opaque) neighbours takes
     the neighbouring label that best fits its own colour.
 
@@ -283,6 +287,9 @@ def despeckle(labels: np.ndarray, cost: np.ndarray, *, passes: int = 2, min_neig
         passes: repeat count (a second pass catches adjacent orphans).
         min_neighbours: only cells with at least this many opaque neighbours are
             considered (5 = interior and edge cells, not corners or sprite tips).
+        max_shift: an orphan is recoloured only when the best neighbouring colour is at most
+            this much farther (CIELAB distance, ``sqrt(cost)``) from the cell's colour than its
+            own label; larger differences are real details (highlights, eyes) and stay.
 
     Returns:
         int ``(h, w)`` cleaned labels (a new array). Thin lines (two or more equal
@@ -301,7 +308,12 @@ def despeckle(labels: np.ndarray, cost: np.ndarray, *, passes: int = 2, min_neig
         cand = nb[ys, xs]  # (n, 8)
         flat = ys * w + xs
         c = np.where(cand >= 0, cost[flat[:, None], np.maximum(cand, 0)], np.inf)
-        out[ys, xs] = cand[np.arange(len(ys)), np.argmin(c, axis=1)]
+        pick = np.argmin(c, axis=1)
+        # Keep a distinct detail (a highlight, an eye): recolour only when a neighbour's colour
+        # is within ``max_shift`` (CIELAB units) of the cell's own fit.
+        own = np.sqrt(cost[flat, out[ys, xs]])
+        ok = np.sqrt(c[np.arange(len(ys)), pick]) - own <= max_shift
+        out[ys[ok], xs[ok]] = cand[np.arange(len(ys)), pick][ok]
     return out
 
 
@@ -379,7 +391,7 @@ def assign_labels(
     opaque = opaque_mask(grid, alpha_threshold)
     labels[~opaque] = -1
     if cleanup:
-        labels = despeckle(labels, d2)
+        labels = despeckle(labels, d2, max_shift=DESPECKLE_MAX_SHIFT)
     return labels, d2
 
 

@@ -20,18 +20,25 @@ Fitting (:func:`fit_palette`)
     1. Samples are the distinct colours (cells in the pipeline) with weights. A coarse
        stage merges them into 16-level RGB bins (weighted means) and runs weighted
        k-means++ (seeded by ``seed``) + Lloyd in CIELAB there: fast and deterministic.
-    2. Separation: while two centres are closer than ``min_delta_e`` they are merged and
+    2. Minority colours (applied after the separation of step 3): only ``k - round(0.34 k)`` centres come from k-means++; the
+       others are added one at a time at the largest group of *mis-coloured* samples
+       (chromatic samples whose nearest centre has a clearly different hue or much less
+       chroma, e.g. a face drawn grey) holding >= 1 % of the weight, or else drawn as in
+       k-means++. So a small skin or saturated region gets its own colour.
+    3. Separation: while two centres are closer than ``min_delta_e`` they are merged and
        the freed slot is re-seeded at the worst-represented sample (preferring one that
        is itself distinct), so the palette keeps its size but stops wasting slots.
-    3. Fine stage on the exact samples: a few Lloyd steps, then one step that assigns
-       by CIEDE2000 exactly as the final mapping does.
-    4. Remaining close pairs are pushed apart along their difference until they are
+    4. Fine stage on the exact samples, in :func:`to_de_space` (chroma compressed like
+       CIEDE2000, so Euclidean distance approximates the fidelity measure): three Lloyd
+       steps, two Weiszfeld (geometric-median) steps, since fidelity is a *mean* ΔE00,
+       then one step that assigns by CIEDE2000 exactly as the final mapping does.
+    5. Remaining close pairs are pushed apart along their difference until they are
        ``min_delta_e`` (CIEDE2000) apart; the lighter cluster moves more.
-    5. Vividness: a centroid of different hues is greyer than its members, so each
+    6. Vividness: a centroid of different hues is greyer than its members, so each
        centre's chroma is raised to its members' mean chroma; given ``chroma_target``
        (the original pixels' mean chroma) the palette's usage-weighted chroma is raised
-       to 1.03 x that target (at most x1.3), restoring what cell averaging removed.
-    6. The result is rounded to sRGB, de-duplicated and sorted by ``L*`` (dark to light),
+       to 1.04 x that target (at most x1.3), restoring what cell averaging removed.
+    7. The result is rounded to sRGB, de-duplicated and sorted by ``L*`` (dark to light),
        then hue. Never more colours than requested, never duplicates; an image with at
        most ``n_colors`` distinct colours gets exactly those colours back.
 """
@@ -59,6 +66,24 @@ _L_STEP = 5.0
 _MAX_RAMP = 6
 _RESTARTS = 1
 _DE00_STEPS = 1
+_MEDIAN_STEPS = 2
+_FINE_STEPS = 3
+#: Share of the palette (rounded) added after k-means by :func:`_grow_minorities`.
+_MINORITY_SHARE = 0.34
+#: Least CIELAB chroma of a sample that can count as mis-coloured.
+_MINORITY_CHROMA = 8.0
+#: Usage-weighted palette chroma aimed for, relative to the original pixels.
+_CHROMA_MARGIN = 1.04
+#: A sample is mis-coloured when its centre's (a*, b*) is farther than this x (C + 5) away.
+_WRONG_HUE = 0.5
+#: Least weight (fraction of the samples) of a mis-coloured group that earns its own colour.
+_MINORITY_MASS = 0.01
+#: Axis weights (L*, a*, b*) of the minority grouping distance: hue and chroma count double.
+_HUE_FIRST = np.array([0.5, 1.0, 1.0])
+#: Radius (CIELAB, L* at half weight) of a group of mis-coloured samples.
+_VISIBLE_DE = 10.0
+#: Chroma compression of :func:`to_de_space` (the CIEDE2000 chroma weight ``S_C = 1 + 0.045 C``).
+_SC_K = 0.045
 
 
 def _check_n_colors(n_colors: int | None) -> int | None:
@@ -152,6 +177,30 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
     return int(np.clip(k, 1, min(MAX_AUTO_COLORS, len(colors))))
 
 
+def to_de_space(lab: np.ndarray) -> np.ndarray:
+    """CIELAB ``(..., 3)`` -> a space where Euclidean distance approximates CIEDE2000 (float64).
+
+    ``L*`` and hue angle are kept; chroma ``C`` becomes ``ln(1 + 0.045 C) / 0.045``, the integral
+    of CIEDE2000's chroma weight ``1 / S_C``, so saturated colours are not over-weighted.
+    """
+    lab = np.asarray(lab, np.float64)
+    c = np.hypot(lab[..., 1], lab[..., 2])
+    scale = np.where(c > 1e-9, np.log1p(_SC_K * c) / _SC_K / np.maximum(c, 1e-9), 1.0)
+    out = lab.copy()
+    out[..., 1:] *= scale[..., None]
+    return out
+
+
+def from_de_space(u: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_de_space` -> CIELAB float64 ``(..., 3)``."""
+    u = np.asarray(u, np.float64)
+    cu = np.hypot(u[..., 1], u[..., 2])
+    scale = np.where(cu > 1e-9, np.expm1(_SC_K * cu) / _SC_K / np.maximum(cu, 1e-9), 1.0)
+    out = u.copy()
+    out[..., 1:] *= scale[..., None]
+    return out
+
+
 def _sqdist(x: np.ndarray, c: np.ndarray, xx: np.ndarray) -> np.ndarray:
     return np.maximum(xx[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :], 0.0)
 
@@ -188,6 +237,55 @@ def _lloyd(x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, iters: i
             break
         assign = nxt
     return c, assign
+
+
+def _weiszfeld(x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One Weiszfeld step towards each cluster's weighted geometric median (minimises the mean,
+    not the mean squared, distance) -> (centres ``(k, 3)``, assignment ``(N,)``)."""
+    d2 = _sqdist(x, c, xx)
+    assign = np.argmin(d2, axis=1)
+    dist = np.sqrt(d2[np.arange(len(x)), assign])
+    return _update(x, w / np.maximum(dist, 0.5), c, assign), assign
+
+
+def _grow_minorities(
+    x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, n_add: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Add ``n_add`` centres where minority colours (skin, small saturated objects) are drawn wrong.
+
+    ``x``/``c`` are CIELAB. A sample with chroma ``C >= _MINORITY_CHROMA``
+    is *mis-coloured* when its nearest centre's (a*, b*) is farther than ``_WRONG_HUE * (C + 5)``
+    from its own (skin drawn grey, a red drawn brown); its score is the weighted excess.
+    Each step groups the mis-coloured samples within :data:`_VISIBLE_DE` (CIELAB with ``L*`` at
+    half weight, :data:`_HUE_FIRST`) of the 16 worst ones, takes the best-scoring group and,
+    when it holds at least :data:`_MINORITY_MASS` of the weight, adds its weighted mean as a
+    centre; otherwise the centre is drawn as in k-means++ (probability ~ weighted squared
+    error). Two Lloyd steps follow each addition.
+    """
+    lab = x * _HUE_FIRST
+    lxx = np.einsum("ij,ij->i", lab, lab)
+    for _ in range(n_add):
+        d2 = _sqdist(x, c, xx)
+        a = np.argmin(d2, axis=1)
+        d = np.sqrt(d2[np.arange(len(x)), a])
+        cab = c[a, 1:]
+        chroma = np.hypot(lab[:, 1], lab[:, 2])
+        wrong = np.hypot(lab[:, 1] - cab[:, 0], lab[:, 2] - cab[:, 1])
+        excess = w * np.where(chroma >= _MINORITY_CHROMA, np.maximum(wrong - _WRONG_HUE * (chroma + 5.0), 0.0), 0.0)
+        bad = np.nonzero(excess > 0)[0]
+        grp = bad[:0]
+        if len(bad):
+            seeds = bad[np.argsort(-excess[bad], kind="stable")[:16]]
+            near = _sqdist(lab[bad], lab[seeds], lxx[bad]) <= _VISIBLE_DE * _VISIBLE_DE  # (nbad, nseeds)
+            grp = bad[near[:, int(np.argmax((excess[bad][:, None] * near).sum(axis=0)))]]
+        if w[grp].sum() >= _MINORITY_MASS:
+            cand = (w[grp, None] * x[grp]).sum(axis=0) / w[grp].sum()
+            logger.debug("palette: minority colour %s (%.1f %% of the weight)", cand, 100 * w[grp].sum())
+        else:
+            p = w * d * d
+            cand = x[int(rng.choice(len(x), p=p / p.sum()))] if p.sum() > 0 else x[int(np.argmax(w))]
+        c, _ = _lloyd(x, w, np.vstack([c, cand[None, :]]), xx, 2)
+    return c
 
 
 def _update(x: np.ndarray, w: np.ndarray, c: np.ndarray, assign: np.ndarray) -> np.ndarray:
@@ -320,28 +418,38 @@ def fit_palette(
     k = n_colors
     full_lab = srgb_to_lab(colors)
     full_w = weights / weights.sum()
-    full_xx = np.einsum("ij,ij->i", full_lab, full_lab)
+    full_u = to_de_space(full_lab)
+    full_xx = np.einsum("ij,ij->i", full_u, full_u)
     # Coarse stage on 16-level RGB bins (weighted means): cheap enough for restarts.
+    # The coarse stage decides which colours exist: in plain CIELAB, where saturated minority
+    # colours stand out; the fine stage positions them in the CIEDE2000-like space.
     if len(colors) > 256:
         samples, w = _compress(colors, weights, bits=4)
-        lab = srgb_to_lab(samples)
+        u = srgb_to_lab(samples)
         w = w / w.sum()
-        xx = np.einsum("ij,ij->i", lab, lab)
     else:
-        lab, w, xx = full_lab, full_w, full_xx
+        u, w = full_lab, full_w
+    xx = np.einsum("ij,ij->i", u, u)
+    n_add = min(k - 1, int(round(k * _MINORITY_SHARE)))
     best_c, best_sse = None, np.inf
     for _ in range(_RESTARTS):
-        c0 = _kmeanspp(lab, w, k, rng, xx)
-        c0, a0 = _lloyd(lab, w, c0, xx, 10)
-        sse = float((w * _sqdist(lab, c0, xx)[np.arange(len(lab)), a0]).sum())
+        c0 = _kmeanspp(u, w, k - n_add, rng, xx)
+        c0, a0 = _lloyd(u, w, c0, xx, 10)
+        sse = float((w * _sqdist(u, c0, xx)[np.arange(len(u)), a0]).sum())
         if sse < best_sse - 1e-12:
             best_c, best_sse = c0, sse
-    c = _separate(lab, w, best_c, xx, min_delta_e)
+    c = _separate(u, w, best_c, xx, min_delta_e)
+    if n_add:
+        c = _grow_minorities(u, w, c, xx, n_add, rng)
     # Fine stage on the exact sample colours; the last update assigns by CIEDE2000 like the mapping does.
-    c, assign = _lloyd(full_lab, full_w, c, full_xx, 3)
+    c = to_de_space(c)
+    c, assign = _lloyd(full_u, full_w, c, full_xx, _FINE_STEPS)
+    for _ in range(_MEDIAN_STEPS):
+        c, assign = _weiszfeld(full_u, full_w, c, full_xx)
+    c = from_de_space(c)
     for _ in range(_DE00_STEPS):
         assign = _map_de00(full_lab, c)
-        c = _update(full_lab, full_w, c, assign)
+        c = from_de_space(_update(full_u, full_w, to_de_space(c), assign))
     c = _repel(c, np.bincount(assign, weights=full_w, minlength=len(c)), min_delta_e)
     lab, w = full_lab, full_w
     if vivid:
@@ -366,7 +474,7 @@ def _restore_chroma(
     if target is not None and target > 0:
         have = float((ws * lab_chroma(c)).sum() / max(ws.sum(), 1e-12))
         if have > 1e-6:
-            c[:, 1:] *= float(np.clip(1.03 * target / have, 1.0, 1.3))
+            c[:, 1:] *= float(np.clip(_CHROMA_MARGIN * target / have, 1.0, 1.3))
     return c
 
 

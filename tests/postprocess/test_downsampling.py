@@ -125,3 +125,14 @@ def test_errors():
         pixelate(img, 2, PAL, alpha_threshold=0)
     with pytest.raises(TypeError, match="uint8"):
         pixelate(img.astype(np.int32), 2, PAL)
+
+
+def test_despeckle_max_shift_keeps_a_distinct_detail():
+    labels = np.zeros((3, 3), np.int64)
+    labels[1, 1] = 1
+    cost = np.zeros((9, 2))
+    cost[:, 1] = 400.0  # label 1 is 20 CIELAB units from the background cells
+    cost[4] = [225.0, 0.0]  # the centre fits label 1 exactly, label 0 is 15 units away
+    assert despeckle(labels, cost)[1, 1] == 0  # default: every orphan goes
+    assert despeckle(labels, cost, max_shift=10.0)[1, 1] == 1  # 15 - 0 > 10: a real detail stays
+    assert despeckle(labels, cost, max_shift=20.0)[1, 1] == 0

@@ -115,3 +115,44 @@ def test_errors():
         extract_palette(np.zeros((4, 4, 4), np.uint8))
     with pytest.raises(ValueError, match="opaque"):
         fit_palette(np.zeros((0, 3), np.uint8), np.zeros(0), 3)
+
+
+def _minority_scene() -> np.ndarray:
+    """64x64 grey shading (dark to light, 8 bands) with a 3 % skin-coloured 11x11 patch."""
+    ramp = np.repeat(np.linspace(30, 230, 8).astype(np.uint8), 8)  # 8 grey bands, 8 px each
+    img = np.repeat(np.repeat(ramp[:, None], 64, axis=1)[..., None], 3, axis=2).copy()
+    img[20:31, 40:51] = (215, 160, 130)  # 121 px = 3.0 % of 4096, hue ~ 50 deg in CIELAB
+    return img
+
+
+def test_minority_skin_patch_gets_its_own_colour():
+    from postprocess.color import srgb_to_lab
+
+    img = _minority_scene()
+    skin = srgb_to_lab(np.array([[215, 160, 130]], np.uint8))[0]
+    for seed in (0, 1, 2):
+        pal = extract_palette(img, n_colors=5, seed=seed)
+        lab = srgb_to_lab(pal)
+        # A palette entry within 3 CIELAB units of the skin colour (not a grey).
+        assert np.sqrt(((lab - skin) ** 2).sum(axis=1)).min() < 3.0, (seed, pal.tolist())
+
+
+def test_minority_colour_is_kept_when_k_means_alone_would_drop_it(monkeypatch):
+    import postprocess.palette_gen as pg
+
+    img = _minority_scene()
+    monkeypatch.setattr(pg, "_MINORITY_SHARE", 0.0)
+    lab = pg.srgb_to_lab(extract_palette(img, n_colors=5))
+    assert np.hypot(lab[:, 1], lab[:, 2]).max() < 5.0  # plain k-means: greys only
+
+
+def test_de_space_round_trip_and_chroma_compression():
+    from postprocess.palette_gen import from_de_space, to_de_space
+
+    lab = np.array([[50.0, 0.0, 0.0], [60.0, 40.0, -30.0], [30.0, -80.0, 60.0]])
+    u = to_de_space(lab)
+    np.testing.assert_allclose(from_de_space(u), lab, atol=1e-9)
+    assert u[0].tolist() == [50.0, 0.0, 0.0]
+    # Chroma 50 becomes ln(1 + 0.045 * 50) / 0.045, hue angle and L* kept.
+    np.testing.assert_allclose(np.hypot(u[1, 1], u[1, 2]), np.log1p(0.045 * 50) / 0.045)
+    np.testing.assert_allclose(np.arctan2(u[1, 2], u[1, 1]), np.arctan2(-30.0, 40.0))
