@@ -43,3 +43,32 @@ TINY_TRAIN = ["--gpu_ids", "-1", "--netG", "resnet_6blocks", "--ngf", "4", "--nd
 def tiny_dataset(tmp_path) -> Path:
     """A 4-image unaligned dataset in tmp_path/data."""
     return make_unaligned_dataset(tmp_path / "data")
+
+
+def run_torchrun(script: Path, args: list[str], nproc: int, timeout: float = 300):
+    """Run ``torchrun --nproc_per_node=nproc script args`` on CPU (gloo) on a free loopback port.
+
+    Returns a CompletedProcess. The launcher and its workers run in their own process group,
+    which is killed on timeout so no worker outlives the test.
+    """
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
+           "127.0.0.1", "--master_port", str(port), str(script), *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"torchrun timed out after {timeout} s:\n{out[-2000:]}\n{err[-2000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

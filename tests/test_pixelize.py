@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import struct
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import torch
 from PIL import Image
 
 import pixelize
-from conftest import ROOT
+from conftest import ROOT, run_torchrun
 from models import networks
 from util.checkpoint import save_state_dict
 from util.image import load_image, save_image
@@ -344,14 +342,7 @@ def test_torchrun_shards_give_the_same_files_as_one_process(tmp_path):
     tiny_generator(tmp_path / "g.pth")
     common = ["--input", str(src), "--pixel_size", "4", "--model_path", str(tmp_path / "g.pth"), "--no_html"]
     assert pixelize.main(common + ["--output", str(tmp_path / "one")]) == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                             "--master_addr", "127.0.0.1", "--master_port", str(port), str(ROOT / "pixelize.py"),
-                             *common, "--output", str(tmp_path / "two")], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = run_torchrun(ROOT / "pixelize.py", [*common, "--output", str(tmp_path / "two")], nproc=2)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stdout.count("pixelize: 5 done, 0 skipped, 0 failed (of 5 inputs)") == 1
     assert digest(tmp_path / "one") == digest(tmp_path / "two")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import ROOT, TINY_TRAIN
+from conftest import ROOT, TINY_TRAIN, run_torchrun
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
 from util.training import run_training
@@ -137,23 +136,13 @@ def test_kill_9_during_save_leaves_a_loadable_checkpoint(tiny_dataset, tmp_path)
     print(json.dumps({"caught_in_save": caught_in_save}))
 
 
-def _torchrun(nproc: int, args: list[str]) -> subprocess.CompletedProcess:
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONUNBUFFERED="1")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
-           "127.0.0.1", "--master_port", str(port),
-           str(ROOT / "train.py"), *args]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("nproc", [2, 1])
 def test_ddp_on_cpu_with_gloo(tiny_dataset, tmp_path, nproc):
     ck = tmp_path / "ck"
-    result = _torchrun(nproc, ["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(ck), "--name", "run",
-                               *TINY_TRAIN, "--norm", "batch"])
+    args = ["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(ck), "--name", "run", *TINY_TRAIN,
+            "--norm", "batch"]
+    result = run_torchrun(ROOT / "train.py", args, nproc)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert f"DDP check: weights identical on all {nproc} ranks" in out
