@@ -228,6 +228,7 @@ class Visualizer:
         self.jsonl_name = self.ckpt_dir / "loss_log.jsonl"
 
         self.plot_data: dict[str, list] = {"X": [], "Y": [], "legend": []}
+        self.timing_data: dict[str, list] = {"X": [], "Y": []}  # compute / data seconds per image
         self.vis = None
         self.wandb_run = None
         self._wandb = None
@@ -416,7 +417,20 @@ class Visualizer:
         record["timestamp"] = time.time()
         with open(self.jsonl_name, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, allow_nan=False) + "\n")
+        self.timing_data["X"].append(float(total_iters if total_iters is not None else iters))
+        self.timing_data["Y"].append([float(t_comp), float(t_data)])
+        if self.vis is not None:
+            self._visdom_call("plotting the timing", self._plot_timing)
         return message
+
+    def _plot_timing(self) -> None:
+        """Second dashboard window: compute and data-loading seconds per image over training."""
+        y = np.asarray(self.timing_data["Y"], dtype=np.float64)
+        y[~np.isfinite(y)] = np.nan
+        x = np.repeat(np.asarray(self.timing_data["X"], dtype=np.float64)[:, None], 2, axis=1)
+        self.vis.line(X=x, Y=y, win=f"{self.name} timing",
+                      opts={"title": f"{self.name} seconds per image", "legend": ["compute", "data"],
+                            "xlabel": "images seen", "ylabel": "s / image"})
 
     def close(self) -> None:
         """Flush and release everything (log files are flushed after every line already)."""

@@ -161,6 +161,13 @@ def test_live_dashboard_holds_loss_plot_and_visuals(tmp_path, visdom_server, cap
         np.testing.assert_allclose(trace["x"], xs)
         np.testing.assert_allclose(trace["y"], [0.1 * (k + 1) + 0.01 * s for s in range(6)])
 
+    # timing window: compute and data seconds per image against images seen
+    timing = _window(client, "live timing")
+    assert timing["title"] == "live seconds per image"
+    assert [t["name"] for t in timing["content"]["data"]] == ["compute", "data"]
+    np.testing.assert_allclose(timing["content"]["data"][0]["y"], [0.1] * 6)
+    np.testing.assert_allclose(timing["content"]["data"][1]["x"], [2 * s for s in range(6)])
+
     # current visuals: one grid of the first image of each visual, 4 padded to 2 rows of 3
     win = _window(client, "2")
     assert win["type"] == "image" and win["title"] == "live images"
