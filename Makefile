@@ -38,5 +38,8 @@ bench: $(STAMP)
 gallery: $(STAMP)
 	$(PY) benchmarks/make_gallery.py
 
+train-demo: $(STAMP)
+	$(PY) -m datasets.train_demo
+
 clean:
 	rm -rf results .pytest_cache

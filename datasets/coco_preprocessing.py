@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from options.types import fraction, positive_int
 from util.image import IMG_EXTENSIONS, ImageLoadError, is_image_file, load_image, save_image
 
 logger = logging.getLogger(__name__)
@@ -212,28 +213,6 @@ def plan_jobs(src: Path, dst: Path, domain: str, test_fraction: float, seed: int
     jobs = [(p, dst / f"train{domain}" / names[p]) for p in train]
     jobs += [(p, dst / f"test{domain}" / names[p]) for p in test]
     return jobs
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer ``>= 1``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """argparse type: a float in ``[0, 1)``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
-    return value
 
 
 # --------------------------------------------------------------------------- CLI

@@ -24,7 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from datasets.coco_preprocessing import Rejected, fraction, plan_jobs, positive_int, run_batch
+from datasets.coco_preprocessing import Rejected, plan_jobs, run_batch
+from options.types import fraction, positive_int
 from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -20,58 +19,13 @@ import data
 import models
 from models import networks
 from util import dist
+from options.types import gpu_list, non_negative_float, non_negative_int, positive_int, size_limit
 from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 DIRECTIONS = ("AtoB", "BtoA")
-
-
-# --------------------------------------------------------------------------- argument types
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an int >= 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = float(text)
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def size_limit(text: str) -> float:
-    """argparse type for --max_dataset_size: a positive int, or 'inf' for no limit."""
-    if text.strip().lower() in ("inf", "infinity", "none"):
-        return float("inf")
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 or 'inf', got {value}")
-    return value
-
-
-def gpu_list(text: str) -> str:
-    """argparse type for --gpu_ids: '-1' or comma-separated non-negative ints."""
-    try:
-        ids = [int(part) for part in text.split(",") if part.strip() != ""]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated ints like 0 or 0,1,2 (or -1 for CPU), got {text!r}")
-    if not ids:
-        raise argparse.ArgumentTypeError("must name at least one id (use -1 for CPU)")
-    return text
 
 
 class BaseOptions:

@@ -5,19 +5,12 @@ import argparse
 from typing import Sequence
 
 from models import networks
-from options.base_options import gpu_list, non_negative_int, positive_int
+from options.types import gpu_list, non_negative_int, positive_float, positive_int
 
 DITHER_MODES = ("none", "ordered", "floyd-steinberg")
 VIDEO_FORMATS = ("mp4", "gif")
 PALETTE_FORMATS = ("gpl", "hex")
 
-
-def positive_float(text: str) -> float:
-    """argparse type: a float > 0."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def make_parser() -> argparse.ArgumentParser:

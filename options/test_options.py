@@ -3,15 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from options.base_options import BaseOptions, positive_int
+from options.base_options import BaseOptions
+from options.types import positive_float, positive_int
 
-
-def positive_float(text: str) -> float:
-    """argparse type: a float > 0."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 class TestOptions(BaseOptions):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from models import networks
-from options.base_options import BaseOptions, non_negative_float, non_negative_int, positive_int
+from options.base_options import BaseOptions
+from options.types import non_negative_float, non_negative_int, positive_int
 
 
 class TrainOptions(BaseOptions):

@@ -149,7 +149,7 @@ def test_cli_success_limit_and_argument_errors(tmp_path, capsys):
     assert "--pad_color must be" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main([str(src), str(dst), "--size", "0"])
-    assert exc.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --size: must be >= 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0 and "--test_fraction" in capsys.readouterr().out
