@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=8, help="images per pixelize run (a multiple of 4)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
     parser.add_argument("--size", type=int, default=256, help="image side in pixels")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args(argv)
@@ -63,27 +63,26 @@ def main(argv: list[str] | None = None) -> int:
         net = stage.net
         rows = []
         for batch in (1, 4):
-            x = torch.rand(batch, 3, size, size) * 2 - 1
-            with torch.inference_mode():
-                net(x)  # warm-up
-                bare = []
-                for _ in range(args.repeats):
-                    t = time.perf_counter()
-                    net(x)
-                    bare.append((time.perf_counter() - t) / batch)
             opt = pixelize_options.parse(["--input", str(tmp / "in"), "--output", str(tmp / f"out{batch}"),
                                           "--batch_size", str(batch), "--no_html", "--overwrite",
                                           "--model_path", str(tmp / "g.pth"), "--gen_size", "0"])
             jobs, _ = collect_jobs(opt.input)
             runner = Pixelizer(opt, stage)
-            runs = []
-            for _ in range(args.repeats):
+            x = torch.rand(batch, 3, size, size) * 2 - 1
+            with torch.inference_mode():
+                net(x)  # warm-up
+            bare, runs = [], []
+            for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
+                with torch.inference_mode():
+                    t = time.perf_counter()
+                    for _ in range(len(jobs) // batch):
+                        net(x)
+                    bare.append((time.perf_counter() - t) / len(jobs))
                 t = time.perf_counter()
                 summary = runner.run(jobs, lambda outcome: None)
                 runs.append((time.perf_counter() - t) / len(jobs))
                 assert summary.done == len(jobs), summary.line(opt.output)
-            b, p = statistics.median(bare), statistics.median(runs)
-            rows.append((batch, b, p))
+            rows.append((batch, statistics.median(bare), statistics.median(runs)))
 
     print(f"resnet_9blocks ngf 64 instance, {size}x{size}, CPU, torch threads {torch.get_num_threads()}, "
           f"{args.images} images, median of {args.repeats}; model load {load_s * 1000:.0f} ms (once)")

@@ -137,15 +137,19 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, indexed: bool | No
 def _as_indexed(image: np.ndarray) -> Image.Image | None:
     """Exact palette-mode image for <= 256 colours (alpha kept through tRNS), else None."""
     c = image.shape[2]
-    flat = image.reshape(-1, c)
-    colours, inverse = np.unique(flat, axis=0, return_inverse=True)
-    if len(colours) > 256:
+    flat = image.reshape(-1, c).astype(np.uint32)
+    keys = flat[:, 0] << 24 | flat[:, 1] << 16 | flat[:, 2] << 8  # one integer per RGB(A) colour
+    if c == 4:
+        keys |= flat[:, 3]
+    colour_keys, inverse = np.unique(keys, return_inverse=True)
+    if len(colour_keys) > 256:
         return None
+    colours = np.stack([(colour_keys >> shift) & 0xFF for shift in (24, 16, 8, 0)], axis=1).astype(np.uint8)
     idx = inverse.reshape(image.shape[:2]).astype(np.uint8)
     pil = Image.fromarray(idx, mode="P")
-    pil.putpalette(colours[:, :3].astype(np.uint8).ravel().tolist())
+    pil.putpalette(colours[:, :3].ravel().tolist())
     if c == 4:
-        pil.info["transparency"] = bytes(colours[:, 3].astype(np.uint8).tolist())
+        pil.info["transparency"] = bytes(colours[:, 3].tolist())
     return pil
 
 

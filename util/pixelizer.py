@@ -293,7 +293,10 @@ class Pixelizer:
                         report(Outcome(job, "failed", reason=reason))
                 stylised = self.generator([im for _, im in good]) if self.generator and good else [None] * len(good)
                 pending += [pool.submit(finish, job, im, st) for (job, im), st in zip(good, stylised)]
-                while len(pending) > 2 * batch:
+                # With a generator, finish this batch before the next forward pass: torch's threads
+                # already use every core, and sharing them with quantisation slows both down.
+                keep = 0 if self.generator is not None else 2 * batch
+                while len(pending) > keep:
                     report(pending.pop(0).result())
             for fut in pending:
                 report(fut.result())

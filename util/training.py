@@ -183,7 +183,6 @@ def run_training(opt, *, epoch_count_given: bool = False,
     else:
         progress = Progress(epoch=opt.epoch_count)
     last_epoch = opt.n_epochs + opt.n_epochs_decay
-    images_per_step = opt.batch_size * dist.get_world_size()
     checkpoints: list[str] = []
     stopped_by = None
     latest_saved_at: tuple[int, int] | None = None
@@ -208,28 +207,31 @@ def run_training(opt, *, epoch_count_given: bool = False,
             for batch in dataset:
                 t_data = time.time() - t_data_start
                 t_step_start = time.time()
-                progress.total_iters += images_per_step
-                progress.epoch_iter += images_per_step
+                # images in this step over all ranks (the last batch of an epoch may be smaller)
+                step_images = batch_size(batch) * dist.get_world_size()
+                before = progress.total_iters
+                progress.total_iters += step_images
+                progress.epoch_iter += step_images
                 model.set_input(batch)
                 model.optimize_parameters()
-                t_comp = (time.time() - t_step_start) / opt.batch_size
+                t_comp = (time.time() - t_step_start) / batch_size(batch)
 
-                if progress.total_iters % opt.display_freq < images_per_step:
+                if crossed(before, progress.total_iters, opt.display_freq):
                     model.compute_visuals()
-                    save_result = progress.total_iters % opt.update_html_freq < images_per_step
+                    save_result = crossed(before, progress.total_iters, opt.update_html_freq)
                     visualizer.display_current_results(model.get_current_visuals(), epoch,
                                                        progress.total_iters, save_result)
-                if progress.total_iters % opt.print_freq < images_per_step:
+                if crossed(before, progress.total_iters, opt.print_freq):
                     losses = model.get_current_losses()
                     visualizer.print_current_losses(epoch, progress.epoch_iter, losses, t_comp, t_data,
                                                     total_iters=progress.total_iters)
                     visualizer.plot_current_losses(epoch, progress.epoch_iter / max(1, len(dataset)), losses)
-                if progress.total_iters % opt.save_latest_freq < images_per_step:
+                if crossed(before, progress.total_iters, opt.save_latest_freq):
                     logger.info("saving the latest model (epoch %d, total_iters %d)", epoch, progress.total_iters)
                     save(f"iter_{progress.total_iters}" if opt.save_by_iter else "latest")
                 if bar is not None:
-                    bar.update(images_per_step)
-                    bar.set_postfix(img_s=f"{images_per_step / max(time.time() - t_data_start, 1e-9):.1f}",
+                    bar.update(step_images)
+                    bar.set_postfix(img_s=f"{step_images / max(time.time() - t_data_start, 1e-9):.1f}",
                                     data=f"{t_data:.3f}s")
                 if on_step is not None:
                     on_step(progress)
@@ -284,6 +286,20 @@ def check_ranks_in_sync(model) -> float:
     else:
         logger.warning("DDP check: ranks' weights differ by up to %.3g", diff)
     return diff
+
+
+def batch_size(batch: dict) -> int:
+    """Number of images in a collated batch (the first dimension of its first tensor)."""
+    for value in batch.values():
+        if isinstance(value, torch.Tensor):
+            return int(value.shape[0])
+    raise ValueError("a training batch holds no tensor")
+
+
+def crossed(before: int, after: int, every: int) -> bool:
+    """True when the image counter passed a multiple of ``every`` in this step (the reference
+    checks ``total_iters % every == 0``, which a step of several images can jump over)."""
+    return before // every != after // every
 
 
 def _stop_agreed(stop: StopRequest) -> bool:

@@ -157,3 +157,21 @@ def test_ddp_on_cpu_with_gloo(tiny_dataset, tmp_path, nproc):
     state = load_checkpoint(run / "latest_state.pth")
     assert state["world_size"] == nproc and state["total_iters"] == 8
     assert set(weights(ck)["G_A"]) and all("module." not in k for k in weights(ck)["G_A"])
+
+
+def test_counters_count_real_images_with_a_partial_last_batch(tiny_dataset, tmp_path):
+    seen = []
+    train(tiny_dataset, tmp_path, "--batch_size", "3", "--print_freq", "4",
+          on_step=lambda p: seen.append((p.epoch, p.epoch_iter, p.total_iters)))
+    assert seen == [(1, 3, 3), (1, 4, 4), (2, 3, 7), (2, 4, 8)]  # 4 images: batches of 3 and 1
+    records = [json.loads(line) for line in (tmp_path / "run" / "loss_log.jsonl").read_text().splitlines()]
+    assert [r["total_iters"] for r in records] == [4, 8]  # printed whenever a multiple of 4 is passed
+
+
+@pytest.mark.parametrize("before, after, every, expected", [
+    (0, 1, 1, True), (3, 6, 4, True), (4, 7, 4, False), (7, 8, 4, True), (8, 9, 4, False), (0, 3, 400, False),
+])
+def test_crossed(before, after, every, expected):
+    from util.training import crossed
+
+    assert crossed(before, after, every) is expected
