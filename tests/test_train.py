@@ -186,3 +186,17 @@ def test_amp_refused_on_cpu(tiny_dataset, tmp_path):
 def test_use_dropout_builds_dropout_layout(tiny_dataset, tmp_path):
     model = _model(tmp_path, tiny_dataset, "--use_dropout")
     assert "model.10.conv_block.6.weight" in model.netG_A.state_dict()
+
+
+def test_unreadable_file_mid_run_saves_latest_then_reports_it(tiny_dataset, tmp_path, capsys):
+    bad = tiny_dataset / "trainA" / "zz_bad.png"  # sorted last: reached after 4 good steps
+    bad.write_text("not a picture")
+    ck = tmp_path / "ck"
+    rc = train_cli.main(["--dataroot", str(tiny_dataset), "--name", "run", "--checkpoints_dir", str(ck),
+                         *TINY_TRAIN, "--serial_batches"])
+    assert rc == 1
+    assert f"error: {bad}: not an image file" in capsys.readouterr().err
+    from util.checkpoint import load_checkpoint
+
+    state = load_checkpoint(ck / "run" / "latest_state.pth")
+    assert (state["epoch"], state["total_iters"]) == (1, 4)

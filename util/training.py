@@ -32,6 +32,7 @@ from models import create_model
 from models.base_model import unwrap
 from util import dist
 from util.checkpoint import load_checkpoint, save_state_dict
+from util.image import ImageLoadError
 from util.visualizer import Visualizer
 
 logger = logging.getLogger(__name__)
@@ -195,63 +196,73 @@ def run_training(opt, *, epoch_count_given: bool = False,
             latest_saved_at = (progress.epoch, progress.total_iters)
 
     with StopRequest() as stop:
-        while progress.epoch <= last_epoch and stopped_by is None:
-            epoch = progress.epoch
-            epoch_start = time.time()
-            visualizer.reset()
-            dataset.set_epoch(epoch)
-            if progress.epoch_iter:
-                dataset.skip(progress.epoch_iter // dist.get_world_size())
-            bar = _progress_bar(dataset, opt, epoch, last_epoch, progress.epoch_iter)
-            t_data_start = time.time()
-            for batch in dataset:
-                t_data = time.time() - t_data_start
-                t_step_start = time.time()
-                # images in this step over all ranks (the last batch of an epoch may be smaller)
-                step_images = batch_size(batch) * dist.get_world_size()
-                before = progress.total_iters
-                progress.total_iters += step_images
-                progress.epoch_iter += step_images
-                model.set_input(batch)
-                model.optimize_parameters()
-                t_comp = (time.time() - t_step_start) / batch_size(batch)
-
-                if crossed(before, progress.total_iters, opt.display_freq):
-                    model.compute_visuals()
-                    save_result = crossed(before, progress.total_iters, opt.update_html_freq)
-                    visualizer.display_current_results(model.get_current_visuals(), epoch,
-                                                       progress.total_iters, save_result)
-                if crossed(before, progress.total_iters, opt.print_freq):
-                    losses = model.get_current_losses()
-                    visualizer.print_current_losses(epoch, progress.epoch_iter, losses, t_comp, t_data,
-                                                    total_iters=progress.total_iters)
-                    visualizer.plot_current_losses(epoch, progress.epoch_iter / max(1, len(dataset)), losses)
-                if crossed(before, progress.total_iters, opt.save_latest_freq):
-                    logger.info("saving the latest model (epoch %d, total_iters %d)", epoch, progress.total_iters)
-                    save(f"iter_{progress.total_iters}" if opt.save_by_iter else "latest")
-                if bar is not None:
-                    bar.update(step_images)
-                    bar.set_postfix(img_s=f"{step_images / max(time.time() - t_data_start, 1e-9):.1f}",
-                                    data=f"{t_data:.3f}s")
-                if on_step is not None:
-                    on_step(progress)
-                if _stop_agreed(stop):
-                    stopped_by = stop.requested or "signal"
-                    break
+        started_at = progress.total_iters
+        try:
+            while progress.epoch <= last_epoch and stopped_by is None:
+                epoch = progress.epoch
+                epoch_start = time.time()
+                visualizer.reset()
+                dataset.set_epoch(epoch)
+                if progress.epoch_iter:
+                    dataset.skip(progress.epoch_iter // dist.get_world_size())
+                bar = _progress_bar(dataset, opt, epoch, last_epoch, progress.epoch_iter)
                 t_data_start = time.time()
-            if bar is not None:
-                bar.close()
-            if stopped_by is not None:
-                break
-            # end of epoch: LR step after training the epoch, then the periodic saves
-            model.update_learning_rate()
-            progress.epoch += 1
-            progress.epoch_iter = 0
-            if epoch % opt.save_epoch_freq == 0:
-                logger.info("saving the model at the end of epoch %d, iters %d", epoch, progress.total_iters)
+                for batch in dataset:
+                    t_data = time.time() - t_data_start
+                    t_step_start = time.time()
+                    # images in this step over all ranks (the last batch of an epoch may be smaller)
+                    step_images = batch_size(batch) * dist.get_world_size()
+                    before = progress.total_iters
+                    progress.total_iters += step_images
+                    progress.epoch_iter += step_images
+                    model.set_input(batch)
+                    model.optimize_parameters()
+                    t_comp = (time.time() - t_step_start) / batch_size(batch)
+
+                    if crossed(before, progress.total_iters, opt.display_freq):
+                        model.compute_visuals()
+                        save_result = crossed(before, progress.total_iters, opt.update_html_freq)
+                        visualizer.display_current_results(model.get_current_visuals(), epoch,
+                                                           progress.total_iters, save_result)
+                    if crossed(before, progress.total_iters, opt.print_freq):
+                        losses = model.get_current_losses()
+                        visualizer.print_current_losses(epoch, progress.epoch_iter, losses, t_comp, t_data,
+                                                        total_iters=progress.total_iters)
+                        visualizer.plot_current_losses(epoch, progress.epoch_iter / max(1, len(dataset)), losses)
+                    if crossed(before, progress.total_iters, opt.save_latest_freq):
+                        logger.info("saving the latest model (epoch %d, total_iters %d)", epoch, progress.total_iters)
+                        save(f"iter_{progress.total_iters}" if opt.save_by_iter else "latest")
+                    if bar is not None:
+                        bar.update(step_images)
+                        bar.set_postfix(img_s=f"{step_images / max(time.time() - t_data_start, 1e-9):.1f}",
+                                        data=f"{t_data:.3f}s")
+                    if on_step is not None:
+                        on_step(progress)
+                    if _stop_agreed(stop):
+                        stopped_by = stop.requested or "signal"
+                        break
+                    t_data_start = time.time()
+                if bar is not None:
+                    bar.close()
+                if stopped_by is not None:
+                    break
+                # end of epoch: LR step after training the epoch, then the periodic saves
+                model.update_learning_rate()
+                progress.epoch += 1
+                progress.epoch_iter = 0
+                if epoch % opt.save_epoch_freq == 0:
+                    logger.info("saving the model at the end of epoch %d, iters %d", epoch, progress.total_iters)
+                    save("latest")
+                    save(epoch)
+                logger.info("End of epoch %d / %d \t Time Taken: %.1f sec", epoch, last_epoch, time.time() - epoch_start)
+
+        except ImageLoadError:
+            # a bad file deep into a long run: keep what was learnt so far, then report the file
+            if progress.total_iters > started_at:
                 save("latest")
-                save(epoch)
-            logger.info("End of epoch %d / %d \t Time Taken: %.1f sec", epoch, last_epoch, time.time() - epoch_start)
+                logger.warning("saved 'latest' before stopping on the unreadable file; after fixing or "
+                               "removing it, resume with --continue_train")
+            raise
 
         # always leave a checkpoint behind (also after a stop request)
         if latest_saved_at != (progress.epoch, progress.total_iters):
