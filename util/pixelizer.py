@@ -38,6 +38,9 @@ class Job:
 
     @property
     def label(self) -> str:
+        """How reports and the HTML page name this input."""
+        if self.source.startswith("sample:"):
+            return f"{self.source.split(':', 1)[1]} (sample photo)"
         return self.source
 
 
