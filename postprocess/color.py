@@ -99,6 +99,22 @@ def lab_chroma(lab: np.ndarray) -> np.ndarray:
     return np.hypot(lab[..., 1], lab[..., 2])
 
 
+_TWO_PI = 2.0 * np.pi
+_POW25_7 = 25.0**7
+_COS30, _SIN30 = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
+_COS6, _SIN6 = np.cos(np.radians(6.0)), np.sin(np.radians(6.0))
+_COS63, _SIN63 = np.cos(np.radians(63.0)), np.sin(np.radians(63.0))
+_RAD275 = np.radians(275.0)
+_INV_RAD25 = 1.0 / np.radians(25.0)
+_RAD30 = np.radians(30.0)
+
+
+def _pow7(x: np.ndarray) -> np.ndarray:
+    """``x ** 7`` by three multiplications (float64)."""
+    x2 = x * x
+    return x2 * x2 * x2 * x
+
+
 def delta_e00(lab1: np.ndarray, lab2: np.ndarray, *, kl: float = 1.0, kc: float = 1.0, kh: float = 1.0) -> np.ndarray:
     """CIEDE2000 colour difference between two CIELAB arrays broadcast together ``(..., 3)`` -> ``(...)``.
 
@@ -109,44 +125,56 @@ def delta_e00(lab1: np.ndarray, lab2: np.ndarray, *, kl: float = 1.0, kc: float 
     lab2 = np.asarray(lab2, dtype=np.float64)
     l1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
     l2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
-    c_bar = 0.5 * (np.hypot(a1, b1) + np.hypot(a2, b2))
-    c7 = c_bar**7
-    g = 0.5 * (1.0 - np.sqrt(c7 / (c7 + 25.0**7)))
-    a1p = (1.0 + g) * a1
-    a2p = (1.0 + g) * a2
-    c1p = np.hypot(a1p, b1)
-    c2p = np.hypot(a2p, b2)
-    h1p = np.degrees(np.arctan2(b1, a1p)) % 360.0
-    h2p = np.degrees(np.arctan2(b2, a2p)) % 360.0
+    # Angles in radians throughout; the multiple-angle terms of T come from one cos/sin pair.
+    c_bar = 0.5 * (np.sqrt(a1 * a1 + b1 * b1) + np.sqrt(a2 * a2 + b2 * b2))
+    c7 = _pow7(c_bar)
+    g1 = 1.5 - 0.5 * np.sqrt(c7 / (c7 + _POW25_7))  # 1 + G
+    a1p = g1 * a1
+    a2p = g1 * a2
+    c1p = np.sqrt(a1p * a1p + b1 * b1)
+    c2p = np.sqrt(a2p * a2p + b2 * b2)
+    h1p = np.arctan2(b1, a1p)
+    h1p = np.where(h1p < 0.0, h1p + _TWO_PI, h1p)
+    h2p = np.arctan2(b2, a2p)
+    h2p = np.where(h2p < 0.0, h2p + _TWO_PI, h2p)
     dlp = l2 - l1
     dcp = c2p - c1p
     cprod = c1p * c2p
+    zero = cprod == 0.0
     dh = h2p - h1p
-    dh = np.where(dh > 180.0, dh - 360.0, np.where(dh < -180.0, dh + 360.0, dh))
-    dh = np.where(cprod == 0.0, 0.0, dh)
-    dhp = 2.0 * np.sqrt(cprod) * np.sin(np.radians(dh) / 2.0)
+    dh = np.where(dh > np.pi, dh - _TWO_PI, np.where(dh < -np.pi, dh + _TWO_PI, dh))
+    dhp = np.where(zero, 0.0, 2.0 * np.sqrt(cprod) * np.sin(0.5 * dh))
     lbp = 0.5 * (l1 + l2)
     cbp = 0.5 * (c1p + c2p)
     hsum = h1p + h2p
     hbp = np.where(
-        np.abs(h1p - h2p) <= 180.0, 0.5 * hsum, np.where(hsum < 360.0, 0.5 * (hsum + 360.0), 0.5 * (hsum - 360.0))
+        np.abs(h1p - h2p) <= np.pi, 0.5 * hsum, np.where(hsum < _TWO_PI, 0.5 * hsum + np.pi, 0.5 * hsum - np.pi)
     )
-    hbp = np.where(cprod == 0.0, hsum, hbp)
+    hbp = np.where(zero, hsum, hbp)
+    co1 = np.cos(hbp)
+    si1 = np.sin(hbp)
+    co2 = co1 * co1 - si1 * si1
+    si2 = 2.0 * si1 * co1
+    co3 = co2 * co1 - si2 * si1
+    si3 = si2 * co1 + co2 * si1
+    co4 = co2 * co2 - si2 * si2
+    si4 = 2.0 * si2 * co2
     t = (
         1.0
-        - 0.17 * np.cos(np.radians(hbp - 30.0))
-        + 0.24 * np.cos(np.radians(2.0 * hbp))
-        + 0.32 * np.cos(np.radians(3.0 * hbp + 6.0))
-        - 0.20 * np.cos(np.radians(4.0 * hbp - 63.0))
+        - 0.17 * (co1 * _COS30 + si1 * _SIN30)  # cos(h - 30 deg)
+        + 0.24 * co2  # cos(2h)
+        + 0.32 * (co3 * _COS6 - si3 * _SIN6)  # cos(3h + 6 deg)
+        - 0.20 * (co4 * _COS63 + si4 * _SIN63)  # cos(4h - 63 deg)
     )
-    d_theta = 30.0 * np.exp(-(((hbp - 275.0) / 25.0) ** 2))
-    cbp7 = cbp**7
-    rc = 2.0 * np.sqrt(cbp7 / (cbp7 + 25.0**7))
+    z = (hbp - _RAD275) * _INV_RAD25
+    d_theta = _RAD30 * np.exp(-(z * z))  # radians
+    cbp7 = _pow7(cbp)
+    rc = 2.0 * np.sqrt(cbp7 / (cbp7 + _POW25_7))
     lb50 = (lbp - 50.0) ** 2
     sl = 1.0 + 0.015 * lb50 / np.sqrt(20.0 + lb50)
     sc = 1.0 + 0.045 * cbp
     sh = 1.0 + 0.015 * cbp * t
-    rt = -np.sin(np.radians(2.0 * d_theta)) * rc
+    rt = -np.sin(2.0 * d_theta) * rc
     tl = dlp / (kl * sl)
     tc = dcp / (kc * sc)
     th = dhp / (kh * sh)

@@ -228,8 +228,11 @@ def lab_sqdist(cells_lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
     """Squared Euclidean CIELAB distance (CIE76^2) ``(N, 3)`` x ``(K, 3)`` -> float64 ``(N, K)``."""
     c = cells_lab.astype(np.float64, copy=False)
     pl = palette_lab.astype(np.float64, copy=False)
-    d2 = np.einsum("ij,ij->i", c, c)[:, None] - 2.0 * (c @ pl.T) + np.einsum("ij,ij->i", pl, pl)[None, :]
-    return np.maximum(d2, 0.0)
+    # In place; scaling by -2 is exact, so this equals cc - 2 (c.p) + pp bit for bit.
+    d2 = c @ (-2.0 * pl).T
+    d2 += np.einsum("ij,ij->i", c, c)[:, None]
+    d2 += np.einsum("ij,ij->i", pl, pl)[None, :]
+    return np.maximum(d2, 0.0, out=d2)
 
 
 def map_to_palette(cells_lab: np.ndarray, palette_lab: np.ndarray, d2: np.ndarray | None = None) -> np.ndarray:
@@ -268,11 +271,14 @@ _NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1,
 
 
 def _neighbour_labels(labels: np.ndarray) -> np.ndarray:
-    """``(h, w)`` int labels (-1 = transparent) -> ``(h, w, 8)`` neighbour labels, -1 outside."""
+    """``(h, w)`` int labels (-1 = transparent) -> ``(8, h, w)`` neighbour labels, -1 outside.
+
+    Neighbour-major, so per-cell reductions over the 8 neighbours run over contiguous planes.
+    """
     h, w = labels.shape
     padded = np.full((h + 2, w + 2), -1, dtype=labels.dtype)
     padded[1:-1, 1:-1] = labels
-    return np.stack([padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _NEIGHBOURS], axis=-1)
+    return np.stack([padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _NEIGHBOURS], axis=0)
 
 
 def despeckle(
@@ -298,14 +304,14 @@ def despeckle(
     out = labels.copy()
     h, w = out.shape
     for _ in range(passes):
-        nb = _neighbour_labels(out)
+        nb = _neighbour_labels(out)  # (8, h, w)
         valid = nb >= 0
-        same = (nb == out[..., None]) & valid
-        orphan = (out >= 0) & (valid.sum(axis=-1) >= min_neighbours) & ~same.any(axis=-1)
+        same = (nb == out[None]) & valid
+        orphan = (out >= 0) & (valid.sum(axis=0) >= min_neighbours) & ~same.any(axis=0)
         if not orphan.any():
             break
         ys, xs = np.nonzero(orphan)
-        cand = nb[ys, xs]  # (n, 8)
+        cand = nb[:, ys, xs].T  # (n, 8)
         flat = ys * w + xs
         c = np.where(cand >= 0, cost[flat[:, None], np.maximum(cand, 0)], np.inf)
         pick = np.argmin(c, axis=1)

@@ -84,6 +84,17 @@ _HUE_FIRST = np.array([0.5, 1.0, 1.0])
 _VISIBLE_DE = 10.0
 #: Chroma compression of :func:`to_de_space` (the CIEDE2000 chroma weight ``S_C = 1 + 0.045 C``).
 _SC_K = 0.045
+#: ``_ROLL[i]`` indexes ``np.roll(hist, i - 3)`` of a hue histogram (offsets -3..3).
+_ROLL = (np.arange(_HUE_BINS)[None, :] - np.arange(-3, 4)[:, None]) % _HUE_BINS
+#: Circular Gaussian (sigma = 1 bin) smoothing weights for offsets -3..3.
+_HUE_KERNEL = np.exp(-0.5 * np.arange(-3, 4) ** 2) / np.exp(-0.5 * np.arange(-3, 4) ** 2).sum()
+_PREV_BIN = np.roll(np.arange(_HUE_BINS), 1)
+_NEXT_BIN = np.roll(np.arange(_HUE_BINS), -1)
+
+
+def _wmean(a: np.ndarray, w: np.ndarray) -> float:
+    """Weighted mean (what ``np.average(a, weights=w)`` computes, without its checks)."""
+    return float((a * w).sum() / w.sum())
 
 
 def _check_n_colors(n_colors: int | None) -> int | None:
@@ -138,15 +149,14 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
         hbin = np.minimum((hsv[chromatic, 0] / 360.0 * _HUE_BINS).astype(np.int64), _HUE_BINS - 1)
         wc = weights[chromatic]
         hist = np.bincount(hbin, weights=wc, minlength=_HUE_BINS)
-        kernel = np.exp(-0.5 * np.arange(-3, 4) ** 2)
-        kernel /= kernel.sum()
         smooth = np.zeros(_HUE_BINS)
-        for off, kv in zip(range(-3, 4), kernel):
-            smooth += kv * np.roll(hist, off)
+        rolled = hist[_ROLL]
+        for i in range(len(_HUE_KERNEL)):
+            smooth += _HUE_KERNEL[i] * rolled[i]
         # Hill-climb every bin to its local maximum (circular); ties stay put.
         idx = np.arange(_HUE_BINS)
         step = idx.copy()
-        for nb in (np.roll(idx, 1), np.roll(idx, -1)):
+        for nb in (_PREV_BIN, _NEXT_BIN):
             step = np.where(smooth[nb] > smooth[step] + 1e-12, nb, step)
         parent = idx.copy()
         for _ in range(_HUE_BINS):
@@ -164,15 +174,16 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
                 continue
             sel = sample_family == f
             ww = wc[sel]
-            mu = np.average(lc[sel], weights=ww)
-            std = float(np.sqrt(np.average((lc[sel] - mu) ** 2, weights=ww)))
+            ls = lc[sel]
+            mu = _wmean(ls, ww)
+            std = float(np.sqrt(_wmean((ls - mu) ** 2, ww)))
             k += int(np.clip(1 + round(std / _L_STEP), 1, _MAX_RAMP))
     grey_mass = float(weights[~chromatic].sum())
     if grey_mass >= _FAMILY_MIN * total or k == 0:
         lg = lab[~chromatic, 0] if (~chromatic).any() else lab[:, 0]
         wg = weights[~chromatic] if (~chromatic).any() else weights
-        mu = np.average(lg, weights=wg)
-        std = float(np.sqrt(np.average((lg - mu) ** 2, weights=wg)))
+        mu = _wmean(lg, wg)
+        std = float(np.sqrt(_wmean((lg - mu) ** 2, wg)))
         k += int(np.clip(1 + round(std / _L_STEP), 1, _MAX_RAMP))
     return int(np.clip(k, 1, min(MAX_AUTO_COLORS, len(colors))))
 
@@ -202,7 +213,25 @@ def from_de_space(u: np.ndarray) -> np.ndarray:
 
 
 def _sqdist(x: np.ndarray, c: np.ndarray, xx: np.ndarray) -> np.ndarray:
-    return np.maximum(xx[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :], 0.0)
+    """Squared Euclidean distances float64 ``(N, K)`` between ``x`` ``(N, 3)`` and ``c`` ``(K, 3)``;
+    ``xx`` is the precomputed ``(N,)`` squared norms of ``x``. One matmul, in-place updates."""
+    # Scaling by -2 (a power of two) is exact, so this equals xx - 2 (x.c) + cc bit for bit.
+    d = x @ (-2.0 * c).T
+    d += xx[:, None]
+    d += np.einsum("ij,ij->i", c, c)[None, :]
+    return np.maximum(d, 0.0, out=d)
+
+
+def _weighted_sums(wxt: np.ndarray, w: np.ndarray, assign: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster weight sums float64 ``(k,)`` and weighted coordinate sums ``(k, 3)``.
+
+    ``wxt`` is the contiguous ``(3, N)`` array ``(w[:, None] * x).T``, computed once per caller.
+    """
+    ws = np.bincount(assign, weights=w, minlength=k)
+    sums = np.empty((k, 3))
+    for j in range(3):
+        sums[:, j] = np.bincount(assign, weights=wxt[j], minlength=k)
+    return ws, sums
 
 
 def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, xx: np.ndarray) -> np.ndarray:
@@ -221,28 +250,35 @@ def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, xx
     return np.array(centers)
 
 
-def _lloyd(x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted Lloyd iterations -> (centres ``(k, 3)``, assignment ``(N,)``); empty clusters keep their centre."""
+def _lloyd(
+    x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, iters: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted Lloyd iterations -> (centres ``(k, 3)``, assignment ``(N,)``, float64 ``(N, k)`` squared
+    distances to the returned centres); empty clusters keep their centre."""
     k = len(c)
-    assign = np.argmin(_sqdist(x, c, xx), axis=1)
+    d2 = _sqdist(x, c, xx)
+    assign = np.argmin(d2, axis=1)
+    wxt = np.ascontiguousarray((w[:, None] * x).T)
     for _ in range(iters):
-        ws = np.bincount(assign, weights=w, minlength=k)
-        new = np.stack([np.bincount(assign, weights=w * x[:, j], minlength=k) for j in range(3)], axis=1)
-        empty = ws <= 0
-        new[~empty] /= ws[~empty, None]
-        new[empty] = c[empty]
-        c = new
-        nxt = np.argmin(_sqdist(x, c, xx), axis=1)
+        ws, new = _weighted_sums(wxt, w, assign, k)
+        c = _centroids(ws, new, c)
+        d2 = _sqdist(x, c, xx)
+        nxt = np.argmin(d2, axis=1)
         if np.array_equal(nxt, assign):
             break
         assign = nxt
-    return c, assign
+    return c, assign, d2
 
 
-def _weiszfeld(x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _weiszfeld(
+    x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, d2: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One Weiszfeld step towards each cluster's weighted geometric median (minimises the mean,
-    not the mean squared, distance) -> (centres ``(k, 3)``, assignment ``(N,)``)."""
-    d2 = _sqdist(x, c, xx)
+    not the mean squared, distance) -> (centres ``(k, 3)``, assignment ``(N,)``).
+
+    ``d2``: optional precomputed :func:`_sqdist` of ``x`` to ``c``."""
+    if d2 is None:
+        d2 = _sqdist(x, c, xx)
     assign = np.argmin(d2, axis=1)
     dist = np.sqrt(d2[np.arange(len(x)), assign])
     return _update(x, w / np.maximum(dist, 0.5), c, assign), assign
@@ -264,12 +300,13 @@ def _grow_minorities(
     """
     lab = x * _HUE_FIRST
     lxx = np.einsum("ij,ij->i", lab, lab)
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    rows = np.arange(len(x))
+    d2 = _sqdist(x, c, xx)
     for _ in range(n_add):
-        d2 = _sqdist(x, c, xx)
         a = np.argmin(d2, axis=1)
-        d = np.sqrt(d2[np.arange(len(x)), a])
+        d = np.sqrt(d2[rows, a])
         cab = c[a, 1:]
-        chroma = np.hypot(lab[:, 1], lab[:, 2])
         wrong = np.hypot(lab[:, 1] - cab[:, 0], lab[:, 2] - cab[:, 1])
         excess = w * np.where(chroma >= _MINORITY_CHROMA, np.maximum(wrong - _WRONG_HUE * (chroma + 5.0), 0.0), 0.0)
         bad = np.nonzero(excess > 0)[0]
@@ -284,19 +321,26 @@ def _grow_minorities(
         else:
             p = w * d * d
             cand = x[int(rng.choice(len(x), p=p / p.sum()))] if p.sum() > 0 else x[int(np.argmax(w))]
-        c, _ = _lloyd(x, w, np.vstack([c, cand[None, :]]), xx, 2)
+        c, _, d2 = _lloyd(x, w, np.vstack([c, cand[None, :]]), xx, 2)
     return c
 
 
 def _update(x: np.ndarray, w: np.ndarray, c: np.ndarray, assign: np.ndarray) -> np.ndarray:
     """Weighted centroid update; empty clusters keep their centre."""
     k = len(c)
-    ws = np.bincount(assign, weights=w, minlength=k)
-    new = np.stack([np.bincount(assign, weights=w * x[:, j], minlength=k) for j in range(3)], axis=1)
+    ws, new = _weighted_sums(np.ascontiguousarray((w[:, None] * x).T), w, assign, k)
+    return _centroids(ws, new, c)
+
+
+def _centroids(ws: np.ndarray, sums: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Weighted means ``sums / ws`` float64 ``(k, 3)`` (in place in ``sums``); empty clusters keep ``c``."""
     empty = ws <= 0
-    new[~empty] /= ws[~empty, None]
-    new[empty] = c[empty]
-    return new
+    if empty.any():
+        sums[~empty] /= ws[~empty, None]
+        sums[empty] = c[empty]
+    else:
+        sums /= ws[:, None]
+    return sums
 
 
 def _map_de00(x: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -375,10 +419,14 @@ def _compress(colors: np.ndarray, weights: np.ndarray, bits: int = 5) -> tuple[n
     """Merge samples falling in the same ``2^bits``-level RGB bin: (float64 weighted-mean colours, weights)."""
     q = colors.astype(np.int32) >> (8 - bits)
     code = (q[:, 0] << (2 * bits)) | (q[:, 1] << bits) | q[:, 2]
-    uniq, inv = np.unique(code, return_inverse=True)
-    inv = inv.ravel()
-    ws = np.bincount(inv, weights=weights, minlength=len(uniq))
-    mean = np.stack([np.bincount(inv, weights=weights * colors[:, j], minlength=len(uniq)) for j in range(3)], axis=1)
+    # Dense bin table (2^(3 bits) entries) instead of a sort: same ascending bin order.
+    present = np.bincount(code, minlength=1 << (3 * bits)) > 0
+    inv = (np.cumsum(present) - 1)[code]
+    m = int(present.sum())
+    ws = np.bincount(inv, weights=weights, minlength=m)
+    mean = np.empty((m, 3))
+    for j in range(3):
+        mean[:, j] = np.bincount(inv, weights=weights * colors[:, j], minlength=m)
     return mean / ws[:, None], ws
 
 
@@ -410,13 +458,13 @@ def fit_palette(
     """
     if len(colors) == 0:
         raise ValueError("the image has no opaque pixels to fit a palette to; give a `palette` instead")
+    full_lab = srgb_to_lab(colors)
     if n_colors is None:
-        n_colors = auto_n_colors(colors, weights)
+        n_colors = auto_n_colors(colors, weights, full_lab)
     if len(colors) <= n_colors:
         return _sort_palette(colors.copy())
     rng = np.random.default_rng(seed)
     k = n_colors
-    full_lab = srgb_to_lab(colors)
     full_w = weights / weights.sum()
     full_u = to_de_space(full_lab)
     full_xx = np.einsum("ij,ij->i", full_u, full_u)
@@ -434,8 +482,8 @@ def fit_palette(
     best_c, best_sse = None, np.inf
     for _ in range(_RESTARTS):
         c0 = _kmeanspp(u, w, k - n_add, rng, xx)
-        c0, a0 = _lloyd(u, w, c0, xx, 10)
-        sse = float((w * _sqdist(u, c0, xx)[np.arange(len(u)), a0]).sum())
+        c0, a0, d0 = _lloyd(u, w, c0, xx, 10)
+        sse = float((w * d0[np.arange(len(u)), a0]).sum())
         if sse < best_sse - 1e-12:
             best_c, best_sse = c0, sse
     c = _separate(u, w, best_c, xx, min_delta_e)
@@ -443,9 +491,10 @@ def fit_palette(
         c = _grow_minorities(u, w, c, xx, n_add, rng)
     # Fine stage on the exact sample colours; the last update assigns by CIEDE2000 like the mapping does.
     c = to_de_space(c)
-    c, assign = _lloyd(full_u, full_w, c, full_xx, _FINE_STEPS)
+    c, assign, d2 = _lloyd(full_u, full_w, c, full_xx, _FINE_STEPS)
     for _ in range(_MEDIAN_STEPS):
-        c, assign = _weiszfeld(full_u, full_w, c, full_xx)
+        c, assign = _weiszfeld(full_u, full_w, c, full_xx, d2)
+        d2 = None
     c = from_de_space(c)
     for _ in range(_DE00_STEPS):
         assign = _map_de00(full_lab, c)
@@ -454,8 +503,14 @@ def fit_palette(
     lab, w = full_lab, full_w
     if vivid:
         c = _restore_chroma(lab, w, c, assign, chroma_target)
-    pal = np.unique(lab_to_srgb(c), axis=0)
-    return _sort_palette(pal)
+    return _sort_palette(_unique_rows(lab_to_srgb(c)))
+
+
+def _unique_rows(pal: np.ndarray) -> np.ndarray:
+    """Distinct rows of uint8 ``(K, 3)`` (via packed 24-bit codes; cheaper than ``np.unique(axis=0)``)."""
+    code = (pal[:, 0].astype(np.int32) << 16) | (pal[:, 1].astype(np.int32) << 8) | pal[:, 2].astype(np.int32)
+    u = np.unique(code)
+    return np.stack([(u >> 16) & 255, (u >> 8) & 255, u & 255], axis=1).astype(np.uint8)
 
 
 def _restore_chroma(

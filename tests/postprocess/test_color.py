@@ -101,3 +101,40 @@ def test_errors():
         srgb_to_lab(np.zeros((2, 2), np.uint8))
     with pytest.raises(TypeError, match="numpy array"):
         lab_to_srgb([1, 2, 3])
+
+
+def _delta_e00_degrees(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """Textbook CIEDE2000 (Sharma et al. 2005) in degrees, one cos per term: a slow reference."""
+    l1, a1, b1 = np.moveaxis(lab1, -1, 0)
+    l2, a2, b2 = np.moveaxis(lab2, -1, 0)
+    cb = 0.5 * (np.hypot(a1, b1) + np.hypot(a2, b2))
+    g = 0.5 * (1 - np.sqrt(cb**7 / (cb**7 + 25.0**7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1, c2 = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1, h2 = np.degrees(np.arctan2(b1, a1p)) % 360, np.degrees(np.arctan2(b2, a2p)) % 360
+    zero = c1 * c2 == 0
+    dh = h2 - h1
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dhh = np.where(zero, 0.0, 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh) / 2))
+    hs = h1 + h2
+    hm = np.where(np.abs(h1 - h2) <= 180, hs / 2, np.where(hs < 360, (hs + 360) / 2, (hs - 360) / 2))
+    hm = np.where(zero, h1 + h2, hm)
+    t = (1 - 0.17 * np.cos(np.radians(hm - 30)) + 0.24 * np.cos(np.radians(2 * hm))
+         + 0.32 * np.cos(np.radians(3 * hm + 6)) - 0.20 * np.cos(np.radians(4 * hm - 63)))
+    cm = (c1 + c2) / 2
+    lm = (l1 + l2) / 2
+    sl = 1 + 0.015 * (lm - 50) ** 2 / np.sqrt(20 + (lm - 50) ** 2)
+    sc, sh = 1 + 0.045 * cm, 1 + 0.015 * cm * t
+    rt = -np.sin(np.radians(60 * np.exp(-(((hm - 275) / 25) ** 2)))) * 2 * np.sqrt(cm**7 / (cm**7 + 25.0**7))
+    x, y, z = (l2 - l1) / sl, (c2 - c1) / sc, dhh / sh
+    return np.sqrt(x * x + y * y + z * z + rt * y * z)
+
+
+def test_delta_e00_matches_the_degree_form_on_random_colours():
+    rng = np.random.default_rng(5)
+    a = np.stack([rng.random(5000) * 100, rng.normal(size=5000) * 40, rng.normal(size=5000) * 40], axis=-1)
+    b = a + rng.normal(size=a.shape) * rng.random((5000, 1)) * 30
+    a[:200, 1:] = 0.0  # achromatic: hue special cases
+    b[100:300, 1:] = 0.0
+    b[400:500] = a[400:500]
+    np.testing.assert_allclose(delta_e00(a, b), _delta_e00_degrees(a, b), rtol=0, atol=1e-9)

@@ -156,3 +156,34 @@ def test_de_space_round_trip_and_chroma_compression():
     # Chroma 50 becomes ln(1 + 0.045 * 50) / 0.045, hue angle and L* kept.
     np.testing.assert_allclose(np.hypot(u[1, 1], u[1, 2]), np.log1p(0.045 * 50) / 0.045)
     np.testing.assert_allclose(np.arctan2(u[1, 2], u[1, 1]), np.arctan2(-30.0, 40.0))
+
+
+def test_fast_helpers_match_their_plain_definitions():
+    from postprocess.palette_gen import _compress, _lloyd, _sqdist, _unique_rows
+
+    rng = np.random.default_rng(3)
+    colors = rng.integers(0, 256, (500, 3)).astype(np.uint8)
+    weights = rng.random(500) + 0.1
+    # _compress: weighted means per 16-level RGB bin, bins in ascending code order.
+    mean, ws = _compress(colors, weights, bits=4)
+    q = colors.astype(np.int32) >> 4
+    code = (q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2]
+    uniq, inv = np.unique(code, return_inverse=True)
+    np.testing.assert_array_equal(ws, np.bincount(inv, weights=weights))
+    ref = np.stack([np.bincount(inv, weights=weights * colors[:, j]) for j in range(3)], axis=1) / ws[:, None]
+    np.testing.assert_array_equal(mean, ref)
+    assert len(mean) == len(uniq)
+    # _sqdist: the expanded form, clipped at 0.
+    x, c = rng.normal(size=(40, 3)) * 30, rng.normal(size=(5, 3)) * 30
+    xx = np.einsum("ij,ij->i", x, x)
+    exp = np.maximum(xx[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :], 0.0)
+    np.testing.assert_array_equal(_sqdist(x, c, xx), exp)
+    # _lloyd: an empty cluster keeps its centre; the returned distances belong to the returned centres.
+    far = np.vstack([c[:2], [[1e4, 1e4, 1e4]]])
+    cen, assign, d2 = _lloyd(x, np.ones(40), far, xx, 5)
+    np.testing.assert_array_equal(cen[2], far[2])
+    np.testing.assert_array_equal(d2, _sqdist(x, cen, xx))
+    np.testing.assert_array_equal(assign, np.argmin(d2, axis=1))
+    # _unique_rows: same set as np.unique(axis=0).
+    pal = colors[rng.integers(0, 20, 30)]
+    np.testing.assert_array_equal(_unique_rows(pal), np.unique(pal, axis=0))
