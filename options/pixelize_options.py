@@ -44,7 +44,8 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--saturation", type=positive_float, default=1.0, help="colour vividness multiplier")
     q.add_argument("--contrast", type=positive_float, default=1.0, help="contrast multiplier")
     q.add_argument("--outline", type=float, default=None,
-                   help="outline emphasis strength (0 = off; default: the postprocess default)")
+                   help="outline emphasis strength in [0, 1] (default off); 0.25 keeps thin dark structures "
+                        "(lattices, eyebrows) in photos, at the cost of exact flat colours next to dark edges")
     q.add_argument("--keep_alpha", action="store_true", help="keep transparency (transparent cells stay transparent)")
     q.add_argument("--seed", type=int, default=0, help="seed for the palette k-means")
 
