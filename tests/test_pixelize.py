@@ -346,3 +346,15 @@ def test_torchrun_shards_give_the_same_files_as_one_process(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stdout.count("pixelize: 5 done, 0 skipped, 0 failed (of 5 inputs)") == 1
     assert digest(tmp_path / "one") == digest(tmp_path / "two")
+
+
+def test_page_shows_a_png_preview_for_tiff_inputs(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(photo(16, 16)).save(src / "scan.tif")
+    save_image(src / "web.png", photo(16, 16, 1))
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4"]) == 0
+    page = (out / "index.html").read_text()
+    assert (out / "inputs" / "scan.png").is_file() and "inputs/scan.png" in page  # browsers can't show TIFF
+    assert not (out / "inputs" / "web.png").exists() and "in/web.png" in page  # PNG inputs are shown as they are

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"})
 SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+#: Image formats every browser shows; other inputs get a PNG preview for the HTML page.
+BROWSER_FORMATS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 
 
 # --------------------------------------------------------------------------- jobs
@@ -239,13 +241,14 @@ class Pixelizer:
         return self.out_dir / job.rel.with_suffix(ext)
 
     def _input_preview(self, job: Job, image: np.ndarray) -> Path:
-        """A path the HTML page can show for the input (samples are written out once)."""
-        if job.source.startswith("sample:"):
-            path = self.out_dir / "inputs" / f"{job.rel.name}.png"
-            if not path.exists():
-                save_image(path, image, indexed=False)
-            return path
-        return Path(job.source)
+        """A file the HTML page can show for the input: the input itself when browsers read its
+        format, else (samples, TIFF, PPM) a PNG copy under ``<output>/inputs/``."""
+        if not job.source.startswith("sample:") and Path(job.source).suffix.lower() in BROWSER_FORMATS:
+            return Path(job.source)
+        path = self.out_dir / "inputs" / job.rel.with_suffix(".png")
+        if not path.exists() or self.opt.overwrite:
+            save_image(path, image, indexed=False)
+        return path
 
     def finish_image(self, job: Job, image: np.ndarray, stylised: np.ndarray | None) -> Outcome:
         """Quantise one loaded image and save it (and its palette)."""
