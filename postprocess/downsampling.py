@@ -32,7 +32,8 @@ from postprocess.color import _check_image, delta_e00, srgb_to_lab
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["pixelate", "reduce_cells", "map_to_palette", "assign_labels", "render", "despeckle", "CellGrid", "check_palette", "check_pixel_size"]
+__all__ = ["pixelate", "reduce_cells", "map_to_palette", "assign_labels", "render", "despeckle", "CellGrid",
+           "check_palette", "check_pixel_size"]
 
 #: Luma contrast (0..255) between the two halves of a cell below which the cell takes its mean.
 EDGE_LOW = 112.0
@@ -218,7 +219,9 @@ def reduce_cells(
     for rs, cs, ch, cw in regions:
         if ch == 0 or cw == 0 or rs.stop <= rs.start or cs.stop <= cs.start:
             continue
-        sub = image[rs.start * p : rs.start * p + (rs.stop - rs.start) * ch, cs.start * p : cs.start * p + (cs.stop - cs.start) * cw]
+        rows = slice(rs.start * p, rs.start * p + (rs.stop - rs.start) * ch)
+        cols = slice(cs.start * p, cs.start * p + (cs.stop - cs.start) * cw)
+        sub = image[rows, cols]
         ps = None if prev_side is None else prev_side[rs, cs]
         colors[rs, cs], side[rs, cs] = _reduce_block(sub, ch, cw, ps, side_band)
     return CellGrid(colors, np.ones((h, w), np.float32), side)

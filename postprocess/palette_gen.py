@@ -20,18 +20,19 @@ Fitting (:func:`fit_palette`)
     1. Samples are the distinct colours (cells in the pipeline) with weights. A coarse
        stage merges them into 16-level RGB bins (weighted means) and runs weighted
        k-means++ (seeded by ``seed``) + Lloyd in CIELAB there: fast and deterministic.
-    2. Minority colours (applied after the separation of step 3): only ``k - round(0.34 k)`` centres come from k-means++; the
-       others are added one at a time at the largest group of *mis-coloured* samples
+    2. Minority colours (applied after the separation of step 3): only ``k - round(0.34 k)``
+       centres come from k-means++; the others are added one at a time at the largest group of *mis-coloured* samples
        (chromatic samples whose nearest centre has a clearly different hue or much less
        chroma, e.g. a face drawn grey) holding >= 1 % of the weight, or else drawn as in
        k-means++. So a small skin or saturated region gets its own colour.
     3. Separation: while two centres are closer than ``min_delta_e`` they are merged and
        the freed slot is re-seeded at the worst-represented sample (preferring one that
        is itself distinct), so the palette keeps its size but stops wasting slots.
-    4. Fine stage on the exact samples, in :func:`to_de_space` (chroma compressed like
-       CIEDE2000, so Euclidean distance approximates the fidelity measure): three Lloyd
-       steps, two Weiszfeld (geometric-median) steps, since fidelity is a *mean* ΔE00,
-       then one step that assigns by CIEDE2000 exactly as the final mapping does.
+    4. Fine stage on the samples (merged into 64-level RGB bins above 1024 colours), in
+       :func:`to_de_space` (chroma compressed like CIEDE2000, so Euclidean distance
+       approximates the fidelity measure): three Lloyd steps, two Weiszfeld (geometric-median)
+       steps, since fidelity is a *mean* ΔE00, then one step that assigns by CIEDE2000
+       exactly as the final mapping does.
     5. Remaining close pairs are pushed apart along their difference until they are
        ``min_delta_e`` (CIEDE2000) apart; the lighter cluster moves more.
     6. Vividness: a centroid of different hues is greyer than its members, so each
@@ -68,6 +69,9 @@ _RESTARTS = 1
 _DE00_STEPS = 1
 _MEDIAN_STEPS = 2
 _FINE_STEPS = 3
+#: Above this many distinct colours the fine stage runs on ``2^_FINE_BITS``-level RGB bins.
+_FINE_MAX_SAMPLES = 1024
+_FINE_BITS = 6
 #: Share of the palette (rounded) added after k-means by :func:`_grow_minorities`.
 _MINORITY_SHARE = 0.34
 #: Least CIELAB chroma of a sample that can count as mis-coloured.
@@ -419,10 +423,15 @@ def _compress(colors: np.ndarray, weights: np.ndarray, bits: int = 5) -> tuple[n
     """Merge samples falling in the same ``2^bits``-level RGB bin: (float64 weighted-mean colours, weights)."""
     q = colors.astype(np.int32) >> (8 - bits)
     code = (q[:, 0] << (2 * bits)) | (q[:, 1] << bits) | q[:, 2]
-    # Dense bin table (2^(3 bits) entries) instead of a sort: same ascending bin order.
-    present = np.bincount(code, minlength=1 << (3 * bits)) > 0
-    inv = (np.cumsum(present) - 1)[code]
-    m = int(present.sum())
+    if bits <= 5:
+        # Dense bin table (2^(3 bits) entries) instead of a sort: same ascending bin order.
+        present = np.bincount(code, minlength=1 << (3 * bits)) > 0
+        inv = (np.cumsum(present) - 1)[code]
+        m = int(present.sum())
+    else:
+        # The table would outgrow the samples; a sort gives the same ascending bin order.
+        _, inv = np.unique(code, return_inverse=True)
+        m = int(inv.max()) + 1
     ws = np.bincount(inv, weights=weights, minlength=m)
     mean = np.empty((m, 3))
     for j in range(3):
@@ -465,7 +474,13 @@ def fit_palette(
         return _sort_palette(colors.copy())
     rng = np.random.default_rng(seed)
     k = n_colors
-    full_w = weights / weights.sum()
+    if len(colors) > _FINE_MAX_SAMPLES:
+        # Fine stage on 6-bit RGB bins (weighted means): about half the samples.
+        fine_rgb, fine_w = _compress(colors, weights, bits=_FINE_BITS)
+        full_lab = srgb_to_lab(fine_rgb)
+    else:
+        fine_w = weights
+    full_w = fine_w / fine_w.sum()
     full_u = to_de_space(full_lab)
     full_xx = np.einsum("ij,ij->i", full_u, full_u)
     # Coarse stage on 16-level RGB bins (weighted means): cheap enough for restarts.

@@ -72,7 +72,8 @@ def resolve_palette(palette: PaletteLike, n_colors: int | None) -> np.ndarray | 
         return None
     if n_colors is not None:
         raise ValueError(
-            f"give either `palette` (fixed colours) or `n_colors` (fitted palette size), not both; got n_colors={n_colors}"
+            "give either `palette` (fixed colours) or `n_colors` (fitted palette size), not both; "
+            f"got n_colors={n_colors}"
         )
     if isinstance(palette, (str, os.PathLike)):
         return load_palette(palette)
@@ -151,7 +152,8 @@ def prepare_cells(
     chroma = pixel_chroma(rgb, pixel_size, weight) * saturation
     if saturation != 1.0 or contrast != 1.0:
         cells_lab = adjust_lab(srgb_to_lab(grid.colors.reshape(-1, 3)), saturation, contrast)
-        grid = grid._replace(colors=lab_to_srgb(cells_lab, as_uint8=False).astype(np.float32).reshape(grid.colors.shape))
+        rgb_cells = lab_to_srgb(cells_lab, as_uint8=False).astype(np.float32)
+        grid = grid._replace(colors=rgb_cells.reshape(grid.colors.shape))
     cells_lab = srgb_to_lab(grid.colors.reshape(-1, 3))
     return grid, cells_lab, with_alpha, chroma
 
@@ -197,7 +199,8 @@ def label_cells(
 ) -> np.ndarray:
     """Step 6: int64 ``(h, w)`` palette indices, -1 for transparent cells."""
     if dither == "none":
-        labels, _ = assign_labels(grid, palette_lab, alpha_threshold=alpha_threshold, cleanup=cleanup, cells_lab=cells_lab)
+        labels, _ = assign_labels(grid, palette_lab, alpha_threshold=alpha_threshold, cleanup=cleanup,
+                                  cells_lab=cells_lab)
         return labels
     h, w = grid.colors.shape[:2]
     return dither_labels(cells_lab.reshape(h, w, 3), palette_lab, dither, opaque_mask(grid, alpha_threshold))
@@ -230,7 +233,8 @@ def pixelize_image_with_palette(
     pixel_size = check_pixel_size(pixel_size, image.shape)
     n_colors = _check_n_colors(n_colors)
     seed = _check_seed(seed)
-    dither, saturation, contrast, outline = _check_options(dither, saturation, contrast, outline, keep_alpha, alpha_threshold)
+    dither, saturation, contrast, outline = _check_options(dither, saturation, contrast, outline, keep_alpha,
+                                                           alpha_threshold)
     fixed = resolve_palette(palette, n_colors)
     grid, cells_lab, with_alpha, chroma = prepare_cells(
         image, pixel_size, saturation=saturation, contrast=contrast, outline=outline, keep_alpha=keep_alpha

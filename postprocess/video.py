@@ -131,7 +131,8 @@ def pixelize_frames(
         raise ValueError(f"`pixel_size` must be >= 1, got {pixel_size}")
     n_colors = _check_n_colors(n_colors)
     seed = _check_seed(seed)
-    dither, saturation, contrast, outline = _check_options(dither, saturation, contrast, outline, keep_alpha, alpha_threshold)
+    dither, saturation, contrast, outline = _check_options(dither, saturation, contrast, outline, keep_alpha,
+                                                           alpha_threshold)
     scene_threshold, hysteresis = _check_video_options(scene_threshold, hysteresis)
     fixed = resolve_palette(palette, n_colors)
     if not isinstance(frames, Iterable):

@@ -254,7 +254,8 @@ def run_training(opt, *, epoch_count_given: bool = False,
                     logger.info("saving the model at the end of epoch %d, iters %d", epoch, progress.total_iters)
                     save("latest")
                     save(epoch)
-                logger.info("End of epoch %d / %d \t Time Taken: %.1f sec", epoch, last_epoch, time.time() - epoch_start)
+                logger.info("End of epoch %d / %d \t Time Taken: %.1f sec", epoch, last_epoch,
+                            time.time() - epoch_start)
 
         except ImageLoadError:
             # a bad file deep into a long run: keep what was learnt so far, then report the file

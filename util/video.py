@@ -107,7 +107,8 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: float, fmt: str = "mp4",
-                upscale: int = 1, crop_to: tuple[int, int] | None = None, audio_from: str | None = None, first_frame_to: str | os.PathLike | None = None,
+                upscale: int = 1, crop_to: tuple[int, int] | None = None, audio_from: str | None = None,
+                first_frame_to: str | os.PathLike | None = None,
                 total: int | None = None, desc: str = "video") -> int:
     """Write uint8 RGB frames to ``path`` atomically; returns the number of frames written.
 
