@@ -117,14 +117,27 @@ def _check_seed(seed: int) -> int:
     return int(seed)
 
 
+def _unique_inverse(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(code, return_inverse=True)`` for a 1-D int array, via a stable argsort
+    (several times faster than numpy's default sort on packed colour codes; same result)."""
+    perm = np.argsort(code, kind="stable")
+    ordered = code[perm]
+    first = np.empty(len(ordered), bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(ordered), np.intp)
+    inverse[perm] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
 def unique_samples(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Distinct colours of ``rgb`` (uint8 ``(N, 3)``) with summed weights -> (uint8 ``(M, 3)``, float64 ``(M,)``).
 
     Colours are returned in ascending packed-RGB order; zero-weight colours are dropped.
     """
     code = (rgb[:, 0].astype(np.int32) << 16) | (rgb[:, 1].astype(np.int32) << 8) | rgb[:, 2].astype(np.int32)
-    uniq, inverse = np.unique(code, return_inverse=True)
-    wsum = np.bincount(inverse.ravel(), weights=None if weight is None else weight, minlength=len(uniq))
+    uniq, inverse = _unique_inverse(code)
+    wsum = np.bincount(inverse, weights=None if weight is None else weight, minlength=len(uniq))
     keep = wsum > 0
     uniq = uniq[keep]
     cols = np.stack([(uniq >> 16) & 255, (uniq >> 8) & 255, uniq & 255], axis=1).astype(np.uint8)
@@ -238,9 +251,20 @@ def _weighted_sums(wxt: np.ndarray, w: np.ndarray, assign: np.ndarray, k: int) -
     return ws, sums
 
 
+def _draw(rng: np.random.Generator, p: np.ndarray) -> int:
+    """Index drawn with float64 probabilities ``p`` ``(N,)`` (non-negative, summing to 1).
+
+    Same draw and generator state as ``rng.choice(len(p), p=p)`` (inverse CDF of one
+    ``rng.random()``), without its argument checks, which cost more than the draw.
+    """
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
+
+
 def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, xx: np.ndarray) -> np.ndarray:
     """Weighted k-means++ seeding -> ``(k', 3)`` centres, ``k' <= k`` (fewer only for degenerate data)."""
-    first = int(rng.choice(len(x), p=w / w.sum()))
+    first = _draw(rng, w / w.sum())
     centers = [x[first]]
     d = _sqdist(x, x[first : first + 1], xx)[:, 0]
     for _ in range(1, k):
@@ -248,7 +272,7 @@ def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, xx
         s = p.sum()
         if s <= 0:
             break
-        idx = int(rng.choice(len(x), p=p / s))
+        idx = _draw(rng, p / s)
         centers.append(x[idx])
         d = np.minimum(d, _sqdist(x, x[idx : idx + 1], xx)[:, 0])
     return np.array(centers)
@@ -324,7 +348,7 @@ def _grow_minorities(
             logger.debug("palette: minority colour %s (%.1f %% of the weight)", cand, 100 * w[grp].sum())
         else:
             p = w * d * d
-            cand = x[int(rng.choice(len(x), p=p / p.sum()))] if p.sum() > 0 else x[int(np.argmax(w))]
+            cand = x[_draw(rng, p / p.sum())] if p.sum() > 0 else x[int(np.argmax(w))]
         c, _, d2 = _lloyd(x, w, np.vstack([c, cand[None, :]]), xx, 2)
     return c
 
@@ -430,7 +454,7 @@ def _compress(colors: np.ndarray, weights: np.ndarray, bits: int = 5) -> tuple[n
         m = int(present.sum())
     else:
         # The table would outgrow the samples; a sort gives the same ascending bin order.
-        _, inv = np.unique(code, return_inverse=True)
+        _, inv = _unique_inverse(code)
         m = int(inv.max()) + 1
     ws = np.bincount(inv, weights=weights, minlength=m)
     mean = np.empty((m, 3))
@@ -467,7 +491,8 @@ def fit_palette(
     """
     if len(colors) == 0:
         raise ValueError("the image has no opaque pixels to fit a palette to; give a `palette` instead")
-    full_lab = srgb_to_lab(colors)
+    # CIELAB of every colour only where it is used (automatic size, or no fine-stage binning).
+    full_lab = srgb_to_lab(colors) if n_colors is None or len(colors) <= _FINE_MAX_SAMPLES else None
     if n_colors is None:
         n_colors = auto_n_colors(colors, weights, full_lab)
     if len(colors) <= n_colors:

@@ -187,3 +187,30 @@ def test_fast_helpers_match_their_plain_definitions():
     # _unique_rows: same set as np.unique(axis=0).
     pal = colors[rng.integers(0, 20, 30)]
     np.testing.assert_array_equal(_unique_rows(pal), np.unique(pal, axis=0))
+
+
+def test_unique_inverse_and_draw_match_numpy():
+    from postprocess.palette_gen import _compress, _draw, _unique_inverse
+
+    rng = np.random.default_rng(5)
+    for code in (rng.integers(0, 1 << 24, 3000).astype(np.int32), rng.integers(0, 50, 700), np.zeros(0, np.int64)):
+        uniq, inv = _unique_inverse(code)
+        ref_u, ref_inv = np.unique(code, return_inverse=True)
+        np.testing.assert_array_equal(uniq, ref_u)
+        np.testing.assert_array_equal(inv, ref_inv.ravel())
+    # 6-bit binning (the sorted path of _compress) matches a plain np.unique grouping.
+    colors = rng.integers(0, 256, (2000, 3)).astype(np.uint8)
+    weights = rng.random(2000) + 0.1
+    mean, ws = _compress(colors, weights, bits=6)
+    q = colors.astype(np.int32) >> 2
+    _, inv = np.unique((q[:, 0] << 12) | (q[:, 1] << 6) | q[:, 2], return_inverse=True)
+    np.testing.assert_array_equal(ws, np.bincount(inv, weights=weights))
+    # _draw: the same indices and generator state as Generator.choice with probabilities.
+    for seed in range(50):
+        p = rng.random(int(rng.integers(1, 400))) ** 3
+        p[rng.random(len(p)) < 0.3] = 0.0
+        p[0] += 1e-3
+        p = p / p.sum()
+        r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert [_draw(r1, p) for _ in range(5)] == [int(r2.choice(len(p), p=p)) for _ in range(5)]
+        assert r1.random() == r2.random()
