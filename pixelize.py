@@ -36,7 +36,7 @@ def _run(opt) -> int:
     from pathlib import Path
 
     from util import dist
-    from util.pixelizer import GeneratorStage, Pixelizer, Summary, collect_jobs, write_page
+    from util.pixelizer import GeneratorStage, Pixelizer, collect_jobs, write_page
 
     try:
         jobs, ignored = collect_jobs(opt.input)

@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 import postprocess
-from util import dist
 from util.image import ImageLoadError, is_image_file, load_image, save_image, to_rgb
 
 logger = logging.getLogger(__name__)

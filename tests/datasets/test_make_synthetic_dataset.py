@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from datasets.make_synthetic_dataset import cartoon_scene, main, make_dataset, pixel_sprite
-from util.image import load_image
 
 
 def colour_count(img: np.ndarray) -> int:
