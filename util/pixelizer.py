@@ -313,13 +313,15 @@ class Pixelizer:
 
         out_path = self.output_path(job)
         reader = video.open_video(job.source)
-        frames: Iterable[np.ndarray] = reader.frames()
+        stem = job.rel.as_posix().replace("/", "__")
+        preview_in = self.out_dir / "previews" / f"{stem}_input.png"
+        frames: Iterable[np.ndarray] = _save_first(reader.frames(), preview_in)
         if self.generator is not None:
             frames = self._stylise_stream(frames)
         settings = self.settings()
         settings["keep_alpha"] = False
         native_frames = postprocess.pixelize_frames(frames, **settings)
-        preview_out = self.out_dir / "previews" / f"{job.rel.as_posix().replace('/', '__')}.png"
+        preview_out = self.out_dir / "previews" / f"{stem}.png"
         count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
                                   upscale=self.opt.upscale,
                                   crop_to=reader.size[::-1] if self.opt.upscale == self.opt.pixel_size else None,
@@ -327,8 +329,6 @@ class Pixelizer:
                                   first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
         if count == 0:
             raise ValueError("the video has no frames")
-        preview_in = self.out_dir / "previews" / f"{job.rel.as_posix().replace('/', '__')}_input.png"
-        save_image(preview_in, video.first_frame(job.source), indexed=False)
         return Outcome(job, "done", out_path, preview_in=preview_in, preview_out=preview_out)
 
     def _stylise_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -365,6 +365,14 @@ class Pixelizer:
             except (ValueError, OSError, RuntimeError) as err:
                 record(Outcome(job, "failed", reason=str(err)))
         return summary
+
+
+def _save_first(frames: Iterable[np.ndarray], path: Path) -> Iterator[np.ndarray]:
+    """Pass frames through, saving the first one as a PNG (the page's input preview) on the way."""
+    for i, frame in enumerate(frames):
+        if i == 0:
+            save_image(path, frame, indexed=False)
+        yield frame
 
 
 # --------------------------------------------------------------------------- HTML

@@ -94,11 +94,6 @@ def open_video(path: str | os.PathLike) -> VideoReader:
     return VideoReader(path, fps, n_frames, tuple(meta["size"]), bool(meta.get("audio_codec")))
 
 
-def first_frame(path: str | os.PathLike) -> np.ndarray:
-    """The first frame of a video as uint8 RGB."""
-    return next(open_video(path).frames())
-
-
 def _even(frame: np.ndarray) -> np.ndarray:
     h, w = frame.shape[:2]
     if h % 2 or w % 2:
