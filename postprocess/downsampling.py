@@ -28,7 +28,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from postprocess.color import _check_image, delta_e00, srgb_to_lab
+from postprocess import _kernels
+from postprocess.color import _check_image, srgb_to_lab
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +86,6 @@ def check_palette(palette: np.ndarray, name: str = "palette") -> np.ndarray:
     return np.ascontiguousarray(palette)
 
 
-def _area_mean(x: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Exact block mean of a float32 ``(h*p, w*p, C)`` array -> ``(h, w, C)``."""
-    out = cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
-    if out.ndim == 2:
-        out = out[..., None]
-    return out
-
-
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # the weights of cv2.COLOR_RGB2GRAY
 
 
@@ -119,24 +112,13 @@ def _edge_aware(
     return colors, side
 
 
-def _reduce_block(
-    rgb: np.ndarray, ch: int, cw: int, prev_side: np.ndarray | None, side_band: float
+def _reduce_opaque(
+    rgb: np.ndarray, p: int, prev_side: np.ndarray | None, side_band: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fast unweighted reduction of a uint8 ``(h*ch, w*cw, 3)`` region with ``ch x cw`` cells."""
-    big_h, big_w = rgb.shape[:2]
-    h, w = big_h // ch, big_w // cw
+    """Unweighted reduction of a uint8 ``(H, W, 3)`` image (partial last cells over their real pixels)."""
     rgb = np.ascontiguousarray(rgb)
-    mean = cv2.resize(rgb.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, 3)
-    # Luma is linear in RGB, so the cell's mean luma is the luma of its mean colour.
-    # Integer luma y satisfies y > ym exactly when y > floor(ym).
-    thr = np.floor(mean @ _LUMA).clip(0, 255).astype(np.uint8)
-    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    mask = cv2.compare(y, np.repeat(np.repeat(thr, ch, axis=0), cw, axis=1), cv2.CMP_GT)
-    hi_part = cv2.bitwise_and(rgb, cv2.merge([mask, mask, mask]))
-    hi_avg = cv2.resize(hi_part.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, 3)
-    frac_hi = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA).reshape(h, w) / 255.0
-    hi_mean = hi_avg / np.maximum(frac_hi, 1e-6)[..., None]
-    lo_mean = (mean - hi_avg) / np.maximum(1.0 - frac_hi, 1e-6)[..., None]
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    mean, hi_mean, lo_mean, frac_hi = _kernels.reduce_cells_u8(rgb, grey, p)
     return _edge_aware(mean, hi_mean, lo_mean, frac_hi, prev_side, side_band)
 
 
@@ -205,83 +187,43 @@ def reduce_cells(
     if weight is not None:
         colors, coverage, side = _reduce_weighted(image, p, weight, prev_side, side_band)
         return CellGrid(colors, coverage, side)
-    colors = np.empty((h, w, 3), np.float32)
-    side = np.empty((h, w), bool)
-    h0, w0 = big_h // p, big_w // p
-    rem_h, rem_w = big_h - h0 * p, big_w - w0 * p
-    # Full cells, then the partial last column / row / corner as rectangular cells.
-    regions = [
-        (slice(0, h0), slice(0, w0), p, p),
-        (slice(0, h0), slice(w0, w), p, rem_w),
-        (slice(h0, h), slice(0, w0), rem_h, p),
-        (slice(h0, h), slice(w0, w), rem_h, rem_w),
-    ]
-    for rs, cs, ch, cw in regions:
-        if ch == 0 or cw == 0 or rs.stop <= rs.start or cs.stop <= cs.start:
-            continue
-        rows = slice(rs.start * p, rs.start * p + (rs.stop - rs.start) * ch)
-        cols = slice(cs.start * p, cs.start * p + (cs.stop - cs.start) * cw)
-        sub = image[rows, cols]
-        ps = None if prev_side is None else prev_side[rs, cs]
-        colors[rs, cs], side[rs, cs] = _reduce_block(sub, ch, cw, ps, side_band)
+    colors, side = _reduce_opaque(image, p, prev_side, side_band)
     return CellGrid(colors, np.ones((h, w), np.float32), side)
+
+
+#: CIEDE2000 decides between the two nearest CIELAB candidates only when the runner-up's squared
+#: distance is below this multiple of the best one (1.5x the distance): beyond that it never wins.
+_DE00_RATIO = 2.25
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def lab_sqdist(cells_lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
     """Squared Euclidean CIELAB distance (CIE76^2) ``(N, 3)`` x ``(K, 3)`` -> float64 ``(N, K)``."""
-    c = cells_lab.astype(np.float64, copy=False)
-    pl = palette_lab.astype(np.float64, copy=False)
-    # In place; scaling by -2 is exact, so this equals cc - 2 (c.p) + pp bit for bit.
-    d2 = c @ (-2.0 * pl).T
-    d2 += np.einsum("ij,ij->i", c, c)[:, None]
-    d2 += np.einsum("ij,ij->i", pl, pl)[None, :]
-    return np.maximum(d2, 0.0, out=d2)
+    return _kernels.sqdist_matrix(_f64(cells_lab), _f64(palette_lab))
 
 
-def map_to_palette(cells_lab: np.ndarray, palette_lab: np.ndarray, d2: np.ndarray | None = None) -> np.ndarray:
+def nearest_labels(cells_lab: np.ndarray, palette_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`map_to_palette` that also returns the float64 ``(N, K)`` squared CIELAB distances."""
+    return _kernels.map_de00(_f64(cells_lab), _f64(palette_lab), _DE00_RATIO)
+
+
+def map_to_palette(cells_lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
     """Index of the perceptually nearest palette colour for each cell.
 
-    The two nearest candidates in CIELAB are found first; CIEDE2000 decides between them.
+    The two nearest candidates in CIELAB are found first; CIEDE2000 decides between them
+    (it can only overturn the Euclidean choice when the runner-up is not much farther).
 
     Args:
         cells_lab: float ``(N, 3)`` CIELAB.
         palette_lab: float ``(K, 3)`` CIELAB.
-        d2: optional precomputed :func:`lab_sqdist` ``(N, K)``.
 
     Returns:
         int64 ``(N,)`` indices into the palette.
     """
-    if d2 is None:
-        d2 = lab_sqdist(cells_lab, palette_lab)
-    if palette_lab.shape[0] == 1:
-        return np.zeros(len(cells_lab), np.int64)
-    rows = np.arange(len(d2))
-    best = np.argmin(d2, axis=1)
-    d1 = d2[rows, best]
-    masked = d2.copy()
-    masked[rows, best] = np.inf
-    second = np.argmin(masked, axis=1)
-    # CIEDE2000 can only overturn the Euclidean choice when the runner-up is not much farther.
-    amb = np.nonzero(masked[rows, second] < 2.25 * d1)[0]
-    if len(amb):
-        two = np.stack([best[amb], second[amb]], axis=1)
-        de = delta_e00(cells_lab[amb, None, :], palette_lab[two])
-        best[amb] = two[np.arange(len(amb)), np.argmin(de, axis=1)]
-    return best.astype(np.int64)
-
-
-_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
-
-
-def _neighbour_labels(labels: np.ndarray) -> np.ndarray:
-    """``(h, w)`` int labels (-1 = transparent) -> ``(8, h, w)`` neighbour labels, -1 outside.
-
-    Neighbour-major, so per-cell reductions over the 8 neighbours run over contiguous planes.
-    """
-    h, w = labels.shape
-    padded = np.full((h + 2, w + 2), -1, dtype=labels.dtype)
-    padded[1:-1, 1:-1] = labels
-    return np.stack([padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _NEIGHBOURS], axis=0)
+    return nearest_labels(cells_lab, palette_lab)[0]
 
 
 def despeckle(
@@ -304,26 +246,9 @@ def despeckle(
         int ``(h, w)`` cleaned labels (a new array). Thin lines (two or more equal
         neighbours in a row) are never orphans, so contours survive.
     """
-    out = labels.copy()
-    h, w = out.shape
-    for _ in range(passes):
-        nb = _neighbour_labels(out)  # (8, h, w)
-        valid = nb >= 0
-        same = (nb == out[None]) & valid
-        orphan = (out >= 0) & (valid.sum(axis=0) >= min_neighbours) & ~same.any(axis=0)
-        if not orphan.any():
-            break
-        ys, xs = np.nonzero(orphan)
-        cand = nb[:, ys, xs].T  # (n, 8)
-        flat = ys * w + xs
-        c = np.where(cand >= 0, cost[flat[:, None], np.maximum(cand, 0)], np.inf)
-        pick = np.argmin(c, axis=1)
-        # Keep a distinct detail (a highlight, an eye): recolour only when a neighbour's colour
-        # is within ``max_shift`` (CIELAB units) of the cell's own fit.
-        own = np.sqrt(cost[flat, out[ys, xs]])
-        ok = np.sqrt(c[np.arange(len(ys)), pick]) - own <= max_shift
-        out[ys[ok], xs[ok]] = cand[np.arange(len(ys)), pick][ok]
-    return out
+    return _kernels.despeckle_labels(
+        np.ascontiguousarray(labels, dtype=np.int64), _f64(cost), int(passes), int(min_neighbours), float(max_shift)
+    )
 
 
 def split_alpha(image: np.ndarray, alpha_threshold: int = 128) -> tuple[np.ndarray, np.ndarray | None]:
@@ -395,8 +320,8 @@ def assign_labels(
     h, w = grid.colors.shape[:2]
     if cells_lab is None:
         cells_lab = srgb_to_lab(grid.colors.reshape(-1, 3))
-    d2 = lab_sqdist(cells_lab, palette_lab)
-    labels = map_to_palette(cells_lab, palette_lab, d2).reshape(h, w)
+    labels, d2 = nearest_labels(cells_lab, palette_lab)
+    labels = labels.reshape(h, w)
     opaque = opaque_mask(grid, alpha_threshold)
     labels[~opaque] = -1
     if cleanup:

@@ -50,7 +50,9 @@ import logging
 import cv2
 import numpy as np
 
+from postprocess import _kernels as K
 from postprocess.color import _check_image, delta_e00, lab_chroma, lab_to_srgb, srgb_to_lab
+from postprocess.downsampling import map_to_palette, reduce_cells
 
 logger = logging.getLogger(__name__)
 
@@ -229,28 +231,6 @@ def from_de_space(u: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sqdist(x: np.ndarray, c: np.ndarray, xx: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances float64 ``(N, K)`` between ``x`` ``(N, 3)`` and ``c`` ``(K, 3)``;
-    ``xx`` is the precomputed ``(N,)`` squared norms of ``x``. One matmul, in-place updates."""
-    # Scaling by -2 (a power of two) is exact, so this equals xx - 2 (x.c) + cc bit for bit.
-    d = x @ (-2.0 * c).T
-    d += xx[:, None]
-    d += np.einsum("ij,ij->i", c, c)[None, :]
-    return np.maximum(d, 0.0, out=d)
-
-
-def _weighted_sums(wxt: np.ndarray, w: np.ndarray, assign: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cluster weight sums float64 ``(k,)`` and weighted coordinate sums ``(k, 3)``.
-
-    ``wxt`` is the contiguous ``(3, N)`` array ``(w[:, None] * x).T``, computed once per caller.
-    """
-    ws = np.bincount(assign, weights=w, minlength=k)
-    sums = np.empty((k, 3))
-    for j in range(3):
-        sums[:, j] = np.bincount(assign, weights=wxt[j], minlength=k)
-    return ws, sums
-
-
 def _draw(rng: np.random.Generator, p: np.ndarray) -> int:
     """Index drawn with float64 probabilities ``p`` ``(N,)`` (non-negative, summing to 1).
 
@@ -262,11 +242,12 @@ def _draw(rng: np.random.Generator, p: np.ndarray) -> int:
     return int(cdf.searchsorted(rng.random(), side="right"))
 
 
-def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, xx: np.ndarray) -> np.ndarray:
+def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Weighted k-means++ seeding -> ``(k', 3)`` centres, ``k' <= k`` (fewer only for degenerate data)."""
     first = _draw(rng, w / w.sum())
     centers = [x[first]]
-    d = _sqdist(x, x[first : first + 1], xx)[:, 0]
+    d = np.full(len(x), np.inf)
+    K.min_sqdist_update(x, x[first], d)
     for _ in range(1, k):
         p = w * d
         s = p.sum()
@@ -274,47 +255,11 @@ def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, xx
             break
         idx = _draw(rng, p / s)
         centers.append(x[idx])
-        d = np.minimum(d, _sqdist(x, x[idx : idx + 1], xx)[:, 0])
+        K.min_sqdist_update(x, x[idx], d)
     return np.array(centers)
 
 
-def _lloyd(
-    x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, iters: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted Lloyd iterations -> (centres ``(k, 3)``, assignment ``(N,)``, float64 ``(N, k)`` squared
-    distances to the returned centres); empty clusters keep their centre."""
-    k = len(c)
-    d2 = _sqdist(x, c, xx)
-    assign = np.argmin(d2, axis=1)
-    wxt = np.ascontiguousarray((w[:, None] * x).T)
-    for _ in range(iters):
-        ws, new = _weighted_sums(wxt, w, assign, k)
-        c = _centroids(ws, new, c)
-        d2 = _sqdist(x, c, xx)
-        nxt = np.argmin(d2, axis=1)
-        if np.array_equal(nxt, assign):
-            break
-        assign = nxt
-    return c, assign, d2
-
-
-def _weiszfeld(
-    x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, d2: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """One Weiszfeld step towards each cluster's weighted geometric median (minimises the mean,
-    not the mean squared, distance) -> (centres ``(k, 3)``, assignment ``(N,)``).
-
-    ``d2``: optional precomputed :func:`_sqdist` of ``x`` to ``c``."""
-    if d2 is None:
-        d2 = _sqdist(x, c, xx)
-    assign = np.argmin(d2, axis=1)
-    dist = np.sqrt(d2[np.arange(len(x)), assign])
-    return _update(x, w / np.maximum(dist, 0.5), c, assign), assign
-
-
-def _grow_minorities(
-    x: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, n_add: int, rng: np.random.Generator
-) -> np.ndarray:
+def _grow_minorities(x: np.ndarray, w: np.ndarray, c: np.ndarray, n_add: int, rng: np.random.Generator) -> np.ndarray:
     """Add ``n_add`` centres where minority colours (skin, small saturated objects) are drawn wrong.
 
     ``x``/``c`` are CIELAB. A sample with chroma ``C >= _MINORITY_CHROMA``
@@ -326,14 +271,10 @@ def _grow_minorities(
     centre; otherwise the centre is drawn as in k-means++ (probability ~ weighted squared
     error). Two Lloyd steps follow each addition.
     """
-    lab = x * _HUE_FIRST
-    lxx = np.einsum("ij,ij->i", lab, lab)
+    lab = np.ascontiguousarray(x * _HUE_FIRST)
     chroma = np.hypot(lab[:, 1], lab[:, 2])
-    rows = np.arange(len(x))
-    d2 = _sqdist(x, c, xx)
+    a, dmin = K.nearest(x, c)
     for _ in range(n_add):
-        a = np.argmin(d2, axis=1)
-        d = np.sqrt(d2[rows, a])
         cab = c[a, 1:]
         wrong = np.hypot(lab[:, 1] - cab[:, 0], lab[:, 2] - cab[:, 1])
         excess = w * np.where(chroma >= _MINORITY_CHROMA, np.maximum(wrong - _WRONG_HUE * (chroma + 5.0), 0.0), 0.0)
@@ -341,40 +282,16 @@ def _grow_minorities(
         grp = bad[:0]
         if len(bad):
             seeds = bad[np.argsort(-excess[bad], kind="stable")[:16]]
-            near = _sqdist(lab[bad], lab[seeds], lxx[bad]) <= _VISIBLE_DE * _VISIBLE_DE  # (nbad, nseeds)
+            near = K.sqdist_matrix(lab[bad], lab[seeds]) <= _VISIBLE_DE * _VISIBLE_DE  # (nbad, nseeds)
             grp = bad[near[:, int(np.argmax((excess[bad][:, None] * near).sum(axis=0)))]]
         if w[grp].sum() >= _MINORITY_MASS:
             cand = (w[grp, None] * x[grp]).sum(axis=0) / w[grp].sum()
             logger.debug("palette: minority colour %s (%.1f %% of the weight)", cand, 100 * w[grp].sum())
         else:
-            p = w * d * d
+            p = w * dmin
             cand = x[_draw(rng, p / p.sum())] if p.sum() > 0 else x[int(np.argmax(w))]
-        c, _, d2 = _lloyd(x, w, np.vstack([c, cand[None, :]]), xx, 2)
+        c, a, dmin = K.lloyd(x, w, np.vstack([c, cand[None, :]]), 2)
     return c
-
-
-def _update(x: np.ndarray, w: np.ndarray, c: np.ndarray, assign: np.ndarray) -> np.ndarray:
-    """Weighted centroid update; empty clusters keep their centre."""
-    k = len(c)
-    ws, new = _weighted_sums(np.ascontiguousarray((w[:, None] * x).T), w, assign, k)
-    return _centroids(ws, new, c)
-
-
-def _centroids(ws: np.ndarray, sums: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Weighted means ``sums / ws`` float64 ``(k, 3)`` (in place in ``sums``); empty clusters keep ``c``."""
-    empty = ws <= 0
-    if empty.any():
-        sums[~empty] /= ws[~empty, None]
-        sums[empty] = c[empty]
-    else:
-        sums /= ws[:, None]
-    return sums
-
-
-def _map_de00(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    from postprocess.downsampling import map_to_palette
-
-    return map_to_palette(x, c)
 
 
 def _pairwise_de00(c: np.ndarray) -> np.ndarray:
@@ -389,7 +306,7 @@ def _pairwise_lab(c: np.ndarray) -> np.ndarray:
     return d
 
 
-def _separate(lab: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, min_delta_e: float) -> np.ndarray:
+def _separate(lab: np.ndarray, w: np.ndarray, c: np.ndarray, min_delta_e: float) -> np.ndarray:
     """Merge the closest centre pair while it is closer than ``min_delta_e`` (CIELAB distance, a
     cheap stand-in for CIEDE2000 here; :func:`_repel` enforces CIEDE2000 at the end); re-seed the
     freed slot at the worst-represented sample, preferring one distinct from every centre."""
@@ -400,12 +317,12 @@ def _separate(lab: np.ndarray, w: np.ndarray, c: np.ndarray, xx: np.ndarray, min
         i, j = np.unravel_index(np.argmin(d), d.shape)
         if d[i, j] >= min_delta_e:
             break
-        assign = np.argmin(_sqdist(lab, c, xx), axis=1)
+        assign, _ = K.nearest(lab, c)
         wi, wj = w[assign == i].sum(), w[assign == j].sum()
         merged = (c[i] * wi + c[j] * wj) / max(wi + wj, 1e-12)
         c = np.delete(c, j, axis=0)
         c[i if i < j else i - 1] = merged
-        dmin = _sqdist(lab, c, xx).min(axis=1)
+        _, dmin = K.nearest(lab, c)
         err = w * dmin
         top = np.argsort(-err, kind="stable")[:8] if len(err) <= 8 else np.argpartition(-err, 7)[:8]
         top = top[np.argsort(-err[top], kind="stable")]
@@ -507,7 +424,6 @@ def fit_palette(
         fine_w = weights
     full_w = fine_w / fine_w.sum()
     full_u = to_de_space(full_lab)
-    full_xx = np.einsum("ij,ij->i", full_u, full_u)
     # Coarse stage on 16-level RGB bins (weighted means): cheap enough for restarts.
     # The coarse stage decides which colours exist: in plain CIELAB, where saturated minority
     # colours stand out; the fine stage positions them in the CIEDE2000-like space.
@@ -517,28 +433,25 @@ def fit_palette(
         w = w / w.sum()
     else:
         u, w = full_lab, full_w
-    xx = np.einsum("ij,ij->i", u, u)
     n_add = min(k - 1, int(round(k * _MINORITY_SHARE)))
     best_c, best_sse = None, np.inf
     for _ in range(_RESTARTS):
-        c0 = _kmeanspp(u, w, k - n_add, rng, xx)
-        c0, a0, d0 = _lloyd(u, w, c0, xx, 10)
-        sse = float((w * d0[np.arange(len(u)), a0]).sum())
+        c0 = _kmeanspp(u, w, k - n_add, rng)
+        c0, _, d0 = K.lloyd(u, w, c0, 10)
+        sse = float((w * d0).sum())
         if sse < best_sse - 1e-12:
             best_c, best_sse = c0, sse
-    c = _separate(u, w, best_c, xx, min_delta_e)
+    c = _separate(u, w, best_c, min_delta_e)
     if n_add:
-        c = _grow_minorities(u, w, c, xx, n_add, rng)
+        c = _grow_minorities(u, w, c, n_add, rng)
     # Fine stage on the exact sample colours; the last update assigns by CIEDE2000 like the mapping does.
-    c = to_de_space(c)
-    c, assign, d2 = _lloyd(full_u, full_w, c, full_xx, _FINE_STEPS)
+    c, assign, _ = K.lloyd(full_u, full_w, to_de_space(c), _FINE_STEPS)
     for _ in range(_MEDIAN_STEPS):
-        c, assign = _weiszfeld(full_u, full_w, c, full_xx, d2)
-        d2 = None
+        c, assign = K.weiszfeld(full_u, full_w, c)
     c = from_de_space(c)
     for _ in range(_DE00_STEPS):
-        assign = _map_de00(full_lab, c)
-        c = from_de_space(_update(full_u, full_w, to_de_space(c), assign))
+        assign = map_to_palette(full_lab, c)
+        c = from_de_space(K.centroids(full_u, full_w, assign, to_de_space(c)))
     c = _repel(c, np.bincount(assign, weights=full_w, minlength=len(c)), min_delta_e)
     lab, w = full_lab, full_w
     if vivid:
@@ -611,8 +524,6 @@ def extract_palette(
     weight = image[..., 3].astype(np.float32) / 255.0 if image.shape[2] == 4 else None
     npix = image.shape[0] * image.shape[1]
     if npix > _MAX_SAMPLE_PIXELS:
-        from postprocess.downsampling import reduce_cells
-
         factor = int(np.ceil(np.sqrt(npix / _MAX_SAMPLE_PIXELS)))
         factor = min(factor, image.shape[0], image.shape[1])
         grid = reduce_cells(np.ascontiguousarray(rgb), factor, weight=weight)

@@ -1,0 +1,413 @@
+"""Compiled inner loops of the postprocess package (numba, compiled on first use and cached).
+
+Each kernel does in one pass what the numpy formulation did in many small array calls, whose
+fixed per-call cost dominated at the sizes used here (a few thousand colours, a dozen centres).
+The orchestration (random draws, merging, stopping rules) stays in Python.
+
+Conventions: colour arrays are C-contiguous float64 ``(N, 3)``; weights float64 ``(N,)``;
+labels int64. "First minimum wins" everywhere, as ``np.argmin`` does, so results match the
+array formulations exactly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "nearest",
+    "sqdist_matrix",
+    "lloyd",
+    "weiszfeld",
+    "centroids",
+    "min_sqdist_update",
+    "de00",
+    "map_de00",
+    "despeckle_labels",
+    "reduce_cells_u8",
+]
+
+_TWO_PI = 2.0 * math.pi
+_POW25_7 = 25.0**7
+_COS30, _SIN30 = math.cos(math.radians(30.0)), math.sin(math.radians(30.0))
+_COS6, _SIN6 = math.cos(math.radians(6.0)), math.sin(math.radians(6.0))
+_COS63, _SIN63 = math.cos(math.radians(63.0)), math.sin(math.radians(63.0))
+_RAD275 = math.radians(275.0)
+_INV_RAD25 = 1.0 / math.radians(25.0)
+_RAD30 = math.radians(30.0)
+
+
+@njit(cache=True, nogil=True)
+def _sq(x: np.ndarray, i: int, c: np.ndarray, j: int) -> float:
+    d0 = x[i, 0] - c[j, 0]
+    d1 = x[i, 1] - c[j, 1]
+    d2 = x[i, 2] - c[j, 2]
+    return d0 * d0 + d1 * d1 + d2 * d2
+
+
+@njit(cache=True, nogil=True)
+def nearest(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of each row: (int64 ``(N,)`` index, float64 ``(N,)`` squared distance)."""
+    n, k = x.shape[0], c.shape[0]
+    assign = np.zeros(n, np.int64)
+    dmin = np.empty(n)
+    for i in range(n):
+        best, bd = 0, _sq(x, i, c, 0)
+        for j in range(1, k):
+            d = _sq(x, i, c, j)
+            if d < bd:
+                best, bd = j, d
+        assign[i] = best
+        dmin[i] = bd
+    return assign, dmin
+
+
+@njit(cache=True, nogil=True)
+def sqdist_matrix(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances float64 ``(N, K)``."""
+    n, k = x.shape[0], c.shape[0]
+    out = np.empty((n, k))
+    for i in range(n):
+        for j in range(k):
+            out[i, j] = _sq(x, i, c, j)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def centroids(x: np.ndarray, w: np.ndarray, assign: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Weighted means of the rows of each cluster -> float64 ``(K, 3)``; empty clusters keep ``c``."""
+    k = c.shape[0]
+    ws = np.zeros(k)
+    sums = np.zeros((k, 3))
+    for i in range(x.shape[0]):
+        a = assign[i]
+        wi = w[i]
+        ws[a] += wi
+        sums[a, 0] += wi * x[i, 0]
+        sums[a, 1] += wi * x[i, 1]
+        sums[a, 2] += wi * x[i, 2]
+    for j in range(k):
+        if ws[j] > 0:
+            for t in range(3):
+                sums[j, t] /= ws[j]
+        else:
+            for t in range(3):
+                sums[j, t] = c[j, t]
+    return sums
+
+
+@njit(cache=True, nogil=True)
+def lloyd(x: np.ndarray, w: np.ndarray, c: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted Lloyd iterations from centres ``c`` -> (centres, assignment, squared distance to the
+    assigned centre). Stops early once the assignment is stable; empty clusters keep their centre."""
+    assign, dmin = nearest(x, c)
+    c = c.copy()
+    for _ in range(iters):
+        c = centroids(x, w, assign, c)
+        nxt, dmin = nearest(x, c)
+        same = True
+        for i in range(x.shape[0]):
+            if nxt[i] != assign[i]:
+                same = False
+                break
+        if same:
+            break
+        assign = nxt
+    return c, assign, dmin
+
+
+@njit(cache=True, nogil=True)
+def weiszfeld(x: np.ndarray, w: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One Weiszfeld step towards each cluster's weighted geometric median -> (centres, assignment
+    to the *input* centres). Distances are floored at 0.5 so a sample on a centre cannot dominate."""
+    assign, dmin = nearest(x, c)
+    wd = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        wd[i] = w[i] / max(math.sqrt(dmin[i]), 0.5)
+    return centroids(x, wd, assign, c), assign
+
+
+@njit(cache=True, nogil=True)
+def min_sqdist_update(x: np.ndarray, centre: np.ndarray, d: np.ndarray) -> None:
+    """``d = min(d, |x - centre|^2)`` in place (k-means++ seeding)."""
+    for i in range(x.shape[0]):
+        d0 = x[i, 0] - centre[0]
+        d1 = x[i, 1] - centre[1]
+        d2 = x[i, 2] - centre[2]
+        v = d0 * d0 + d1 * d1 + d2 * d2
+        if v < d[i]:
+            d[i] = v
+
+
+@njit(cache=True, nogil=True)
+def _pow7(v: float) -> float:
+    v2 = v * v
+    return v2 * v2 * v2 * v
+
+
+@njit(cache=True, nogil=True)
+def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> float:
+    """CIEDE2000 between two CIELAB colours (Sharma, Wu and Dalal 2005; kL = kC = kH = 1).
+
+    Same formula as :func:`postprocess.color.delta_e00` with fewer transcendentals: the hue
+    difference term comes from ``dH'^2 = 2 (C1' C2' - a1' a2' - b1 b2)`` with the sign of the
+    cross product, and the mean hue's cosine and sine from the bisector of the two hue
+    directions (which is what the formula's +-180 degree cases select).
+    """
+    c_bar = 0.5 * (math.sqrt(a1 * a1 + b1 * b1) + math.sqrt(a2 * a2 + b2 * b2))
+    c7 = _pow7(c_bar)
+    g1 = 1.5 - 0.5 * math.sqrt(c7 / (c7 + _POW25_7))
+    a1p = g1 * a1
+    a2p = g1 * a2
+    c1p = math.sqrt(a1p * a1p + b1 * b1)
+    c2p = math.sqrt(a2p * a2p + b2 * b2)
+    dlp = l2 - l1
+    dcp = c2p - c1p
+    cprod = c1p * c2p
+    if cprod == 0.0:
+        dhp = 0.0
+        # h' of a zero-chroma colour is 0, so the mean hue is the other colour's hue.
+        if c1p == 0.0 and c2p == 0.0:
+            co1, si1 = 1.0, 0.0
+        elif c1p == 0.0:
+            co1, si1 = a2p / c2p, b2 / c2p
+        else:
+            co1, si1 = a1p / c1p, b1 / c1p
+    else:
+        cross = a1p * b2 - b1 * a2p
+        dhp = math.sqrt(max(2.0 * (cprod - a1p * a2p - b1 * b2), 0.0))
+        if cross < 0.0:
+            dhp = -dhp
+        bx = a1p / c1p + a2p / c2p
+        by = b1 / c1p + b2 / c2p
+        nb = math.sqrt(bx * bx + by * by)
+        if nb > 1e-9:
+            co1, si1 = bx / nb, by / nb
+        else:
+            # Opposite hues: the formula takes the mean of the two angles in [0, 2 pi).
+            h1p = math.atan2(b1, a1p)
+            if h1p < 0.0:
+                h1p += _TWO_PI
+            h2p = math.atan2(b2, a2p)
+            if h2p < 0.0:
+                h2p += _TWO_PI
+            hm = 0.5 * (h1p + h2p)
+            co1, si1 = math.cos(hm), math.sin(hm)
+    hbp = math.atan2(si1, co1)
+    if hbp < 0.0:
+        hbp += _TWO_PI
+    lbp = 0.5 * (l1 + l2)
+    cbp = 0.5 * (c1p + c2p)
+    co2 = co1 * co1 - si1 * si1
+    si2 = 2.0 * si1 * co1
+    co3 = co2 * co1 - si2 * si1
+    si3 = si2 * co1 + co2 * si1
+    co4 = co2 * co2 - si2 * si2
+    si4 = 2.0 * si2 * co2
+    t = (
+        1.0
+        - 0.17 * (co1 * _COS30 + si1 * _SIN30)
+        + 0.24 * co2
+        + 0.32 * (co3 * _COS6 - si3 * _SIN6)
+        - 0.20 * (co4 * _COS63 + si4 * _SIN63)
+    )
+    z = (hbp - _RAD275) * _INV_RAD25
+    d_theta = _RAD30 * math.exp(-(z * z))
+    cbp7 = _pow7(cbp)
+    rc = 2.0 * math.sqrt(cbp7 / (cbp7 + _POW25_7))
+    lb50 = (lbp - 50.0) ** 2
+    sl = 1.0 + 0.015 * lb50 / math.sqrt(20.0 + lb50)
+    sc = 1.0 + 0.045 * cbp
+    sh = 1.0 + 0.015 * cbp * t
+    rt = -math.sin(2.0 * d_theta) * rc
+    tl = dlp / sl
+    tc = dcp / sc
+    th = dhp / sh
+    return math.sqrt(max(tl * tl + tc * tc + th * th + rt * tc * th, 0.0))
+
+
+@njit(cache=True, nogil=True)
+def map_de00(cells: np.ndarray, pal: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Perceptually nearest palette entry of each CIELAB row -> (int64 labels ``(N,)``,
+    float64 ``(N, K)`` squared CIELAB distances).
+
+    The two nearest entries in CIELAB are found first; when the runner-up's squared distance
+    is below ``ratio`` times the best one, CIEDE2000 decides between them (ties keep the best).
+    """
+    n, k = cells.shape[0], pal.shape[0]
+    d2 = sqdist_matrix(cells, pal)
+    labels = np.zeros(n, np.int64)
+    if k == 1:
+        return labels, d2
+    for i in range(n):
+        best, bd = 0, d2[i, 0]
+        for j in range(1, k):
+            if d2[i, j] < bd:
+                best, bd = j, d2[i, j]
+        second, sd = -1, np.inf
+        for j in range(k):
+            if j != best and d2[i, j] < sd:
+                second, sd = j, d2[i, j]
+        labels[i] = best
+        if second >= 0 and sd < ratio * bd:
+            e1 = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[best, 0], pal[best, 1], pal[best, 2])
+            e2 = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[second, 0], pal[second, 1], pal[second, 2])
+            if e2 < e1:
+                labels[i] = second
+    return labels, d2
+
+
+@njit(cache=True, nogil=True)
+def despeckle_labels(
+    labels: np.ndarray, cost: np.ndarray, passes: int, min_neighbours: int, max_shift: float
+) -> np.ndarray:
+    """Orphan removal on int64 ``(h, w)`` labels (-1 = transparent); see ``downsampling.despeckle``.
+
+    Every pass decides from the labels as they were at its start (a synchronous update).
+    ``cost`` is float64 ``(h*w, K)`` (squared CIELAB distances).
+    """
+    h, w = labels.shape
+    out = labels.copy()
+    nbv = np.empty(8, np.int64)
+    for _ in range(passes):
+        prev = out.copy()
+        changed = False
+        for y in range(h):
+            for x in range(w):
+                own = prev[y, x]
+                if own < 0:
+                    continue
+                n_valid = 0
+                same = False
+                t = 0
+                for dy in range(-1, 2):
+                    for dx in range(-1, 2):
+                        if dy == 0 and dx == 0:
+                            continue
+                        yy, xx = y + dy, x + dx
+                        v = -1
+                        if 0 <= yy < h and 0 <= xx < w:
+                            v = prev[yy, xx]
+                        nbv[t] = v
+                        t += 1
+                        if v >= 0:
+                            n_valid += 1
+                            if v == own:
+                                same = True
+                if same or n_valid < min_neighbours:
+                    continue
+                flat = y * w + x
+                pick, pc = -1, np.inf
+                for t in range(8):
+                    v = nbv[t]
+                    if v >= 0 and cost[flat, v] < pc:
+                        pick, pc = v, cost[flat, v]
+                if pick >= 0 and math.sqrt(pc) - math.sqrt(cost[flat, own]) <= max_shift:
+                    out[y, x] = pick
+                    changed = True
+        if not changed:
+            break
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _cell_sums(flat: np.ndarray, p: int, channels: int) -> np.ndarray:
+    """Per-cell sums of a uint8 ``(H, W * channels)`` array -> int64 ``(h, w, channels)``.
+
+    Rows are accumulated into a column buffer first (a contiguous, vectorisable loop); the
+    buffer is then folded into cells once per cell row.
+    """
+    big_h = flat.shape[0]
+    big_w = flat.shape[1] // channels
+    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
+    out = np.zeros((h, w, channels), np.int64)
+    acc = np.zeros(flat.shape[1], np.int32)
+    for cy in range(h):
+        acc[:] = 0
+        for y in range(cy * p, min(cy * p + p, big_h)):
+            row = flat[y]
+            for i in range(flat.shape[1]):
+                acc[i] += row[i]
+        for cx in range(w):
+            for x in range(cx * p, min(cx * p + p, big_w)):
+                for c in range(channels):
+                    out[cy, cx, c] += acc[x * channels + c]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _bright_sums(flat: np.ndarray, grey: np.ndarray, p: int, thr: np.ndarray) -> np.ndarray:
+    """Per-cell sums of the RGB of the pixels whose ``grey`` exceeds their cell's ``thr``, and
+    their count -> int64 ``(h, w, 4)``. Branch-free masks (the comparison is a coin flip at edges)."""
+    big_h, big_w = grey.shape
+    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
+    out = np.zeros((h, w, 4), np.int64)
+    acc = np.zeros(big_w * 3, np.int32)
+    cnt = np.zeros(big_w, np.int32)
+    tcol = np.empty(big_w, np.int64)
+    m3 = np.empty(big_w * 3, np.uint8)
+    for cy in range(h):
+        acc[:] = 0
+        cnt[:] = 0
+        for x in range(big_w):
+            tcol[x] = thr[cy, x // p]
+        for y in range(cy * p, min(cy * p + p, big_h)):
+            row = flat[y]
+            gr = grey[y]
+            for x in range(big_w):
+                m = np.uint8(255) if np.int64(gr[x]) > tcol[x] else np.uint8(0)
+                m3[3 * x] = m
+                m3[3 * x + 1] = m
+                m3[3 * x + 2] = m
+                cnt[x] += m & 1
+            for i in range(big_w * 3):
+                acc[i] += row[i] & m3[i]
+        for cx in range(w):
+            for x in range(cx * p, min(cx * p + p, big_w)):
+                out[cy, cx, 0] += acc[3 * x]
+                out[cy, cx, 1] += acc[3 * x + 1]
+                out[cy, cx, 2] += acc[3 * x + 2]
+                out[cy, cx, 3] += cnt[x]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def reduce_cells_u8(
+    rgb: np.ndarray, grey: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-cell statistics of a C-contiguous uint8 ``(H, W, 3)`` image on a ``p``-pixel grid
+    (partial last cells cover their real pixels only).
+
+    ``grey`` is uint8 ``(H, W)`` luma (``cv2.COLOR_RGB2GRAY``). Returns float64 ``(h, w, 3)``
+    cell means, the means of the pixels whose grey level exceeds ``floor`` of the cell's mean
+    luma (``hi``) and of the others (``lo``; either is the cell mean when that half is empty),
+    and float64 ``(h, w)`` the bright share.
+    """
+    big_h, big_w = grey.shape
+    flat = rgb.reshape(big_h, big_w * 3)
+    sums = _cell_sums(flat, p, 3)
+    h, w = sums.shape[0], sums.shape[1]
+    mean = np.empty((h, w, 3))
+    thr = np.empty((h, w), np.int64)
+    count = np.empty((h, w), np.int64)
+    for cy in range(h):
+        rows = min(cy * p + p, big_h) - cy * p
+        for cx in range(w):
+            n = rows * (min(cx * p + p, big_w) - cx * p)
+            count[cy, cx] = n
+            m0, m1, m2 = sums[cy, cx, 0] / n, sums[cy, cx, 1] / n, sums[cy, cx, 2] / n
+            mean[cy, cx, 0], mean[cy, cx, 1], mean[cy, cx, 2] = m0, m1, m2
+            thr[cy, cx] = math.floor(0.299 * m0 + 0.587 * m1 + 0.114 * m2)
+    bright = _bright_sums(flat, grey, p, thr)
+    hi = np.empty((h, w, 3))
+    lo = np.empty((h, w, 3))
+    frac = np.empty((h, w))
+    for cy in range(h):
+        for cx in range(w):
+            n, nh = count[cy, cx], bright[cy, cx, 3]
+            frac[cy, cx] = nh / n
+            for c in range(3):
+                hi[cy, cx, c] = bright[cy, cx, c] / nh if nh > 0 else mean[cy, cx, c]
+                lo[cy, cx, c] = (sums[cy, cx, c] - bright[cy, cx, c]) / (n - nh) if nh < n else mean[cy, cx, c]
+    return mean, hi, lo, frac

@@ -1,0 +1,159 @@
+"""The compiled kernels against plain numpy definitions of the same computations."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from postprocess import _kernels as K
+from postprocess.color import delta_e00
+
+
+def _sq(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+
+
+@pytest.fixture()
+def rng() -> np.random.Generator:
+    return np.random.default_rng(11)
+
+
+def test_nearest_and_sqdist_match_argmin(rng):
+    x, c = rng.normal(size=(300, 3)) * 30, rng.normal(size=(7, 3)) * 30
+    d = _sq(x, c)
+    np.testing.assert_allclose(K.sqdist_matrix(x, c), d, rtol=1e-12)
+    assign, dmin = K.nearest(x, c)
+    np.testing.assert_array_equal(assign, np.argmin(d, axis=1))
+    np.testing.assert_allclose(dmin, d.min(axis=1), rtol=1e-12)
+
+
+def test_nearest_first_minimum_wins_on_ties():
+    x = np.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]])
+    c = np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    assign, dmin = K.nearest(x, c)
+    assert assign.tolist() == [0, 0]
+    assert dmin.tolist() == [1.0, 16.0]
+
+
+def test_centroids_weighted_means_and_empty_cluster_keeps_centre():
+    x = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 30.0, 0.0]])
+    w = np.array([1.0, 3.0, 2.0])
+    c = np.array([[9.0, 9.0, 9.0], [1.0, 2.0, 3.0], [7.0, 7.0, 7.0]])
+    out = K.centroids(x, w, np.array([0, 0, 2]), c)
+    np.testing.assert_allclose(out, [[7.5, 0.0, 0.0], [1.0, 2.0, 3.0], [0.0, 30.0, 0.0]])
+
+
+def test_lloyd_matches_plain_iterations(rng):
+    x = np.vstack([rng.normal(m, 3.0, size=(100, 3)) for m in (0.0, 40.0, 80.0)])
+    w = rng.random(300) + 0.1
+    c = x[[0, 1, 2, 150]].copy()
+    ref_c = c.copy()
+    assign = np.argmin(_sq(x, ref_c), axis=1)
+    for _ in range(20):
+        ws = np.bincount(assign, weights=w, minlength=4)
+        sums = np.stack([np.bincount(assign, weights=w * x[:, j], minlength=4) for j in range(3)], axis=1)
+        ref_c = np.where(ws[:, None] > 0, sums / np.maximum(ws, 1e-300)[:, None], ref_c)
+        nxt = np.argmin(_sq(x, ref_c), axis=1)
+        if np.array_equal(nxt, assign):
+            break
+        assign = nxt
+    out_c, out_a, out_d = K.lloyd(x, w, c, 20)
+    np.testing.assert_allclose(out_c, ref_c, rtol=1e-10)
+    np.testing.assert_array_equal(out_a, assign)
+    np.testing.assert_allclose(out_d, _sq(x, out_c)[np.arange(300), out_a], rtol=1e-10)
+    np.testing.assert_array_equal(c, x[[0, 1, 2, 150]])  # the input centres are not modified
+
+
+def test_weiszfeld_moves_towards_the_median():
+    # One cluster: four points on a line and a far outlier. The mean is pulled to 22;
+    # a Weiszfeld step from the mean moves towards the median (2), not the mean.
+    x = np.array([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0], [3.0, 0, 0], [104.0, 0, 0]])
+    w = np.ones(5)
+    c = np.array([[22.0, 0.0, 0.0]])
+    new, assign = K.weiszfeld(x, w, c)
+    d = np.abs(x[:, 0] - 22.0)
+    expected = (x[:, 0] / d).sum() / (1.0 / d).sum()
+    assert assign.tolist() == [0] * 5
+    assert new[0, 0] == pytest.approx(expected)
+    assert new[0, 0] < 22.0
+
+
+def test_min_sqdist_update_in_place():
+    x = np.array([[0.0, 0, 0], [3.0, 4, 0]])
+    d = np.array([np.inf, 1.0])
+    K.min_sqdist_update(x, np.array([0.0, 0.0, 0.0]), d)
+    assert d.tolist() == [0.0, 1.0]
+
+
+def test_de00_matches_vectorised_formula(rng):
+    a = np.column_stack([rng.uniform(0, 100, 500), rng.uniform(-100, 100, 500), rng.uniform(-100, 100, 500)])
+    b = np.column_stack([rng.uniform(0, 100, 500), rng.uniform(-100, 100, 500), rng.uniform(-100, 100, 500)])
+    b[:20, 1:] = 0.0  # achromatic special case
+    ref = delta_e00(a, b)
+    got = np.array([K.de00(*a[i], *b[i]) for i in range(500)])
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+    # Sharma et al. (2005) test pair 1: 2.0425.
+    assert K.de00(50.0, 2.6772, -79.7751, 50.0, 0.0, -82.7485) == pytest.approx(2.0425, abs=1e-4)
+
+
+def test_map_de00_matches_two_candidate_rule(rng):
+    cells = np.column_stack([rng.uniform(0, 100, 2000), rng.uniform(-60, 60, 2000), rng.uniform(-60, 60, 2000)])
+    pal = np.column_stack([rng.uniform(0, 100, 9), rng.uniform(-60, 60, 9), rng.uniform(-60, 60, 9)])
+    d2 = _sq(cells, pal)
+    best = np.argmin(d2, axis=1)
+    masked = d2.copy()
+    masked[np.arange(2000), best] = np.inf
+    second = np.argmin(masked, axis=1)
+    amb = masked[np.arange(2000), second] < 2.25 * d2[np.arange(2000), best]
+    de_b = delta_e00(cells, pal[best])
+    de_s = delta_e00(cells, pal[second])
+    expected = np.where(amb & (de_s < de_b), second, best)
+    labels, dist = K.map_de00(cells, pal, 2.25)
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_allclose(dist, d2, rtol=1e-12)
+    assert (labels != best).any()  # CIEDE2000 overturned some Euclidean choices
+    one, _ = K.map_de00(cells, pal[:1], 2.25)
+    assert one.tolist() == [0] * 2000
+
+
+def test_despeckle_synchronous_passes():
+    labels = np.zeros((5, 5), np.int64)
+    labels[2, 2] = 1  # an orphan: every neighbour is 0
+    labels[0, 0] = -1  # transparent stays
+    cost = np.zeros((25, 2))
+    cost[:, 1] = 1.0
+    out = K.despeckle_labels(labels, cost, 2, 5, np.inf)
+    assert out[2, 2] == 0 and out[0, 0] == -1
+    assert labels[2, 2] == 1  # input untouched
+    # max_shift keeps a distinct detail: the neighbour colour fits 30 (sqrt 900) worse.
+    cost2 = np.zeros((25, 2))
+    cost2[12] = [900.0, 0.0]
+    assert K.despeckle_labels(labels, cost2, 2, 5, 10.0)[2, 2] == 1
+    # A two-cell line is not an orphan.
+    line = np.zeros((5, 5), np.int64)
+    line[2, 1:3] = 1
+    np.testing.assert_array_equal(K.despeckle_labels(line, cost, 2, 5, np.inf), line)
+
+
+def test_reduce_cells_u8_matches_opencv_definitions(rng):
+    img = rng.integers(0, 256, (37, 29, 3), dtype=np.uint8)  # partial last row and column at p=8
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    mean, hi, lo, frac = K.reduce_cells_u8(img, grey, 8)
+    assert mean.shape == (5, 4, 3) and frac.shape == (5, 4)
+    for cy in range(5):
+        for cx in range(4):
+            blk = img[cy * 8 : cy * 8 + 8, cx * 8 : cx * 8 + 8].reshape(-1, 3).astype(np.float64)
+            g = grey[cy * 8 : cy * 8 + 8, cx * 8 : cx * 8 + 8].reshape(-1)
+            m = blk.mean(axis=0)
+            sel = g > np.floor(m @ [0.299, 0.587, 0.114])
+            np.testing.assert_allclose(mean[cy, cx], m, rtol=1e-12)
+            assert frac[cy, cx] == pytest.approx(sel.mean())
+            np.testing.assert_allclose(hi[cy, cx], blk[sel].mean(axis=0) if sel.any() else m, rtol=1e-12)
+            np.testing.assert_allclose(lo[cy, cx], blk[~sel].mean(axis=0) if (~sel).any() else m, rtol=1e-12)
+
+
+def test_reduce_cells_u8_flat_cell_has_no_bright_half():
+    img = np.full((8, 8, 3), 77, np.uint8)
+    mean, hi, lo, frac = K.reduce_cells_u8(img, img[..., 0].copy(), 8)
+    assert frac[0, 0] == 0.0
+    assert mean[0, 0].tolist() == hi[0, 0].tolist() == lo[0, 0].tolist() == [77.0, 77.0, 77.0]
