@@ -228,33 +228,41 @@ def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> fl
 
 
 @njit(cache=True, nogil=True)
-def map_de00(cells: np.ndarray, pal: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    """Perceptually nearest palette entry of each CIELAB row -> (int64 labels ``(N,)``,
-    float64 ``(N, K)`` squared CIELAB distances).
+def map_de00(
+    cells: np.ndarray, cells_u: np.ndarray, pal: np.ndarray, pal_u: np.ndarray, ratio: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """CIEDE2000-nearest palette entry of each CIELAB row -> (int64 labels ``(N,)``, float64
+    ``(N, K)`` squared CIELAB distances).
 
-    The two nearest entries in CIELAB are found first; when the runner-up's squared distance
-    is below ``ratio`` times the best one, CIEDE2000 decides between them (ties keep the best).
+    ``cells_u``/``pal_u`` are the same colours in ``color.to_de_space``, where Euclidean
+    distance approximates CIEDE2000. Entries whose squared distance there is below ``ratio``
+    times the nearest one's are the candidates; CIEDE2000 picks among them (ties keep the
+    nearest). Farther entries cannot win in practice, so CIEDE2000 runs on a few colours only.
     """
     n, k = cells.shape[0], pal.shape[0]
     d2 = sqdist_matrix(cells, pal)
     labels = np.zeros(n, np.int64)
     if k == 1:
         return labels, d2
+    du = np.empty(k)
     for i in range(n):
-        best, bd = 0, d2[i, 0]
+        best, bd = 0, _sq(cells_u, i, pal_u, 0)
+        du[0] = bd
         for j in range(1, k):
-            if d2[i, j] < bd:
-                best, bd = j, d2[i, j]
-        second, sd = -1, np.inf
+            du[j] = _sq(cells_u, i, pal_u, j)
+            if du[j] < bd:
+                best, bd = j, du[j]
+        lim = ratio * bd
+        pick, pe = best, -1.0
         for j in range(k):
-            if j != best and d2[i, j] < sd:
-                second, sd = j, d2[i, j]
-        labels[i] = best
-        if second >= 0 and sd < ratio * bd:
-            e1 = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[best, 0], pal[best, 1], pal[best, 2])
-            e2 = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[second, 0], pal[second, 1], pal[second, 2])
-            if e2 < e1:
-                labels[i] = second
+            if j == best or du[j] >= lim:
+                continue
+            if pe < 0.0:
+                pe = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[best, 0], pal[best, 1], pal[best, 2])
+            e = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[j, 0], pal[j, 1], pal[j, 2])
+            if e < pe:
+                pick, pe = j, e
+        labels[i] = pick
     return labels, d2
 
 

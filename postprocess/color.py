@@ -20,6 +20,8 @@ __all__ = [
     "lab_to_srgb",
     "delta_e00",
     "lab_chroma",
+    "to_de_space",
+    "from_de_space",
     "adjust_vividness",
     "color_match",
 ]
@@ -179,6 +181,34 @@ def delta_e00(lab1: np.ndarray, lab2: np.ndarray, *, kl: float = 1.0, kc: float 
     tc = dcp / (kc * sc)
     th = dhp / (kh * sh)
     return np.sqrt(np.maximum(tl * tl + tc * tc + th * th + rt * tc * th, 0.0))
+
+
+#: Chroma compression of :func:`to_de_space` (the CIEDE2000 chroma weight ``S_C = 1 + 0.045 C``).
+_SC_K = 0.045
+
+
+def to_de_space(lab: np.ndarray) -> np.ndarray:
+    """CIELAB ``(..., 3)`` -> a space where Euclidean distance approximates CIEDE2000 (float64).
+
+    ``L*`` and hue angle are kept; chroma ``C`` becomes ``ln(1 + 0.045 C) / 0.045``, the integral
+    of CIEDE2000's chroma weight ``1 / S_C``, so saturated colours are not over-weighted.
+    """
+    lab = np.asarray(lab, np.float64)
+    c = np.hypot(lab[..., 1], lab[..., 2])
+    scale = np.where(c > 1e-9, np.log1p(_SC_K * c) / _SC_K / np.maximum(c, 1e-9), 1.0)
+    out = lab.copy()
+    out[..., 1:] *= scale[..., None]
+    return out
+
+
+def from_de_space(u: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_de_space` -> CIELAB float64 ``(..., 3)``."""
+    u = np.asarray(u, np.float64)
+    cu = np.hypot(u[..., 1], u[..., 2])
+    scale = np.where(cu > 1e-9, np.expm1(_SC_K * cu) / _SC_K / np.maximum(cu, 1e-9), 1.0)
+    out = u.copy()
+    out[..., 1:] *= scale[..., None]
+    return out
 
 
 def _check_image(image: np.ndarray, name: str = "image") -> None:

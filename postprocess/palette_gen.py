@@ -51,7 +51,7 @@ import cv2
 import numpy as np
 
 from postprocess import _kernels as K
-from postprocess.color import _check_image, delta_e00, lab_chroma, lab_to_srgb, srgb_to_lab
+from postprocess.color import _check_image, delta_e00, from_de_space, lab_chroma, lab_to_srgb, srgb_to_lab, to_de_space
 from postprocess.downsampling import map_to_palette, reduce_cells
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,8 @@ _RESTARTS = 1
 _DE00_STEPS = 1
 _MEDIAN_STEPS = 2
 _FINE_STEPS = 3
-#: Above this many distinct colours the fine stage runs on ``2^_FINE_BITS``-level RGB bins.
-_FINE_MAX_SAMPLES = 1024
+#: Above this many samples the fine stage runs on ``2^_FINE_BITS``-level RGB bins.
+_FINE_MAX_SAMPLES = 16384
 _FINE_BITS = 6
 #: Share of the palette (rounded) added after k-means by :func:`_grow_minorities`.
 _MINORITY_SHARE = 0.34
@@ -88,8 +88,6 @@ _MINORITY_MASS = 0.01
 _HUE_FIRST = np.array([0.5, 1.0, 1.0])
 #: Radius (CIELAB, L* at half weight) of a group of mis-coloured samples.
 _VISIBLE_DE = 10.0
-#: Chroma compression of :func:`to_de_space` (the CIEDE2000 chroma weight ``S_C = 1 + 0.045 C``).
-_SC_K = 0.045
 #: ``_ROLL[i]`` indexes ``np.roll(hist, i - 3)`` of a hue histogram (offsets -3..3).
 _ROLL = (np.arange(_HUE_BINS)[None, :] - np.arange(-3, 4)[:, None]) % _HUE_BINS
 #: Circular Gaussian (sigma = 1 bin) smoothing weights for offsets -3..3.
@@ -205,30 +203,6 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
         std = float(np.sqrt(_wmean((lg - mu) ** 2, wg)))
         k += int(np.clip(1 + round(std / _L_STEP), 1, _MAX_RAMP))
     return int(np.clip(k, 1, min(MAX_AUTO_COLORS, len(colors))))
-
-
-def to_de_space(lab: np.ndarray) -> np.ndarray:
-    """CIELAB ``(..., 3)`` -> a space where Euclidean distance approximates CIEDE2000 (float64).
-
-    ``L*`` and hue angle are kept; chroma ``C`` becomes ``ln(1 + 0.045 C) / 0.045``, the integral
-    of CIEDE2000's chroma weight ``1 / S_C``, so saturated colours are not over-weighted.
-    """
-    lab = np.asarray(lab, np.float64)
-    c = np.hypot(lab[..., 1], lab[..., 2])
-    scale = np.where(c > 1e-9, np.log1p(_SC_K * c) / _SC_K / np.maximum(c, 1e-9), 1.0)
-    out = lab.copy()
-    out[..., 1:] *= scale[..., None]
-    return out
-
-
-def from_de_space(u: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`to_de_space` -> CIELAB float64 ``(..., 3)``."""
-    u = np.asarray(u, np.float64)
-    cu = np.hypot(u[..., 1], u[..., 2])
-    scale = np.where(cu > 1e-9, np.expm1(_SC_K * cu) / _SC_K / np.maximum(cu, 1e-9), 1.0)
-    out = u.copy()
-    out[..., 1:] *= scale[..., None]
-    return out
 
 
 def _draw(rng: np.random.Generator, p: np.ndarray) -> int:
@@ -389,12 +363,14 @@ def fit_palette(
     min_delta_e: float = 8.0,
     vivid: bool = True,
     chroma_target: float | None = None,
+    lab: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fit a palette to weighted sample colours (the core of :func:`extract_palette`).
 
     Args:
-        colors: uint8 ``(N, 3)`` distinct sample colours (see :func:`unique_samples`).
-        weights: float ``(N,)`` positive weights.
+        colors: uint8 ``(N, 3)`` sample colours (repeats allowed; :func:`unique_samples`
+            merges them when that is cheaper).
+        weights: float ``(N,)`` non-negative weights, not all zero.
         n_colors: palette size (upper bound) or None for automatic.
         seed: seed of the k-means++ initialisation.
         min_delta_e: minimum CIEDE2000 between palette colours the fit aims for.
@@ -402,22 +378,28 @@ def fit_palette(
         chroma_target: with ``vivid``, the mean C*ab of the original pixels; the palette's
             usage-weighted chroma is raised to it (at most x1.3), which gives back the
             chroma lost by averaging pixels into cells.
+        lab: optional float ``(N, 3)`` CIELAB of the samples, used instead of the Lab of
+            ``colors`` (e.g. the unrounded colours of cells).
 
     Returns:
         uint8 ``(K, 3)``, ``1 <= K <= n_colors``, distinct, sorted by ``L*`` then hue.
     """
     if len(colors) == 0:
         raise ValueError("the image has no opaque pixels to fit a palette to; give a `palette` instead")
-    # CIELAB of every colour only where it is used (automatic size, or no fine-stage binning).
-    full_lab = srgb_to_lab(colors) if n_colors is None or len(colors) <= _FINE_MAX_SAMPLES else None
+    weights = np.asarray(weights, np.float64)
+    full_lab = srgb_to_lab(colors) if lab is None else np.ascontiguousarray(lab, dtype=np.float64)
     if n_colors is None:
         n_colors = auto_n_colors(colors, weights, full_lab)
-    if len(colors) <= n_colors:
-        return _sort_palette(colors.copy())
+    # Coarse 16-level RGB bins: more bins than n_colors means more distinct colours than that.
+    coarse_rgb, coarse_w = _compress(colors, weights, bits=4)
+    if len(coarse_rgb) <= n_colors:
+        distinct, _ = unique_samples(colors, weights)
+        if len(distinct) <= n_colors:
+            return _sort_palette(distinct)
     rng = np.random.default_rng(seed)
     k = n_colors
     if len(colors) > _FINE_MAX_SAMPLES:
-        # Fine stage on 6-bit RGB bins (weighted means): about half the samples.
+        # Fine stage on 6-bit RGB bins (weighted means): bounded work for very large grids.
         fine_rgb, fine_w = _compress(colors, weights, bits=_FINE_BITS)
         full_lab = srgb_to_lab(fine_rgb)
     else:
@@ -427,10 +409,9 @@ def fit_palette(
     # Coarse stage on 16-level RGB bins (weighted means): cheap enough for restarts.
     # The coarse stage decides which colours exist: in plain CIELAB, where saturated minority
     # colours stand out; the fine stage positions them in the CIEDE2000-like space.
-    if len(colors) > 256:
-        samples, w = _compress(colors, weights, bits=4)
-        u = srgb_to_lab(samples)
-        w = w / w.sum()
+    if len(coarse_rgb) < len(full_lab):
+        u = srgb_to_lab(coarse_rgb)
+        w = coarse_w / coarse_w.sum()
     else:
         u, w = full_lab, full_w
     n_add = min(k - 1, int(round(k * _MINORITY_SHARE)))
@@ -450,7 +431,7 @@ def fit_palette(
         c, assign = K.weiszfeld(full_u, full_w, c)
     c = from_de_space(c)
     for _ in range(_DE00_STEPS):
-        assign = map_to_palette(full_lab, c)
+        assign = map_to_palette(full_lab, c, full_u)
         c = from_de_space(K.centroids(full_u, full_w, assign, to_de_space(c)))
     c = _repel(c, np.bincount(assign, weights=full_w, minlength=len(c)), min_delta_e)
     lab, w = full_lab, full_w

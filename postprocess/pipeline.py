@@ -31,7 +31,7 @@ from postprocess.downsampling import (
     reduce_cells,
     render,
 )
-from postprocess.palette_gen import _check_n_colors, _check_seed, fit_palette, unique_samples
+from postprocess.palette_gen import _check_n_colors, _check_seed, fit_palette
 from postprocess.palette_io import load_palette
 
 logger = logging.getLogger(__name__)
@@ -176,16 +176,23 @@ def fit_cells_palette(
     alpha_threshold: int,
     min_delta_e: float,
     chroma_target: float | None = None,
+    cells_lab: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Fit a palette to the opaque cells of ``grid`` (weighted by coverage) -> uint8 ``(K, 3)``."""
+    """Fit a palette to the opaque cells of ``grid`` (weighted by coverage) -> uint8 ``(K, 3)``.
+
+    ``cells_lab``: optional float64 ``(h*w, 3)`` CIELAB of the cells (from :func:`prepare_cells`).
+    """
     opaque = opaque_mask(grid, alpha_threshold)
     if not opaque.any():
         raise ValueError(
             "the image is fully transparent (no cell reaches `alpha_threshold`); nothing to fit a palette to"
         )
     samples = np.clip(np.rint(grid.colors[opaque]), 0, 255).astype(np.uint8)
-    colors, weights = unique_samples(samples, grid.coverage[opaque].astype(np.float64))
-    return fit_palette(colors, weights, n_colors, seed=seed, min_delta_e=min_delta_e, chroma_target=chroma_target)
+    lab = None if cells_lab is None else cells_lab[opaque.reshape(-1)]
+    return fit_palette(
+        samples, grid.coverage[opaque].astype(np.float64), n_colors, seed=seed, min_delta_e=min_delta_e,
+        chroma_target=chroma_target, lab=lab,
+    )
 
 
 def label_cells(
@@ -242,7 +249,7 @@ def pixelize_image_with_palette(
     if fixed is not None:
         pal = fixed
     else:
-        pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma)
+        pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma, cells_lab)
     labels = label_cells(
         grid, cells_lab, srgb_to_lab(pal), dither=dither, cleanup=cleanup, alpha_threshold=alpha_threshold
     )

@@ -200,7 +200,7 @@ def _generate(
             if fixed is not None:
                 pal = fixed
             elif opaque.any():
-                pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma)
+                pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma, cells_lab)
             elif pal is None:
                 pal = np.zeros((1, 3), np.uint8)  # fully transparent opening frame: any colour, never shown
             pal_lab = srgb_to_lab(pal)

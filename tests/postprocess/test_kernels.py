@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from postprocess import _kernels as K
-from postprocess.color import delta_e00
+from postprocess.color import delta_e00, to_de_space
 
 
 def _sq(x: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -96,23 +96,24 @@ def test_de00_matches_vectorised_formula(rng):
     assert K.de00(50.0, 2.6772, -79.7751, 50.0, 0.0, -82.7485) == pytest.approx(2.0425, abs=1e-4)
 
 
-def test_map_de00_matches_two_candidate_rule(rng):
+def test_map_de00_picks_the_ciede2000_nearest_candidate(rng):
     cells = np.column_stack([rng.uniform(0, 100, 2000), rng.uniform(-60, 60, 2000), rng.uniform(-60, 60, 2000)])
     pal = np.column_stack([rng.uniform(0, 100, 9), rng.uniform(-60, 60, 9), rng.uniform(-60, 60, 9)])
-    d2 = _sq(cells, pal)
-    best = np.argmin(d2, axis=1)
-    masked = d2.copy()
-    masked[np.arange(2000), best] = np.inf
-    second = np.argmin(masked, axis=1)
-    amb = masked[np.arange(2000), second] < 2.25 * d2[np.arange(2000), best]
-    de_b = delta_e00(cells, pal[best])
-    de_s = delta_e00(cells, pal[second])
-    expected = np.where(amb & (de_s < de_b), second, best)
-    labels, dist = K.map_de00(cells, pal, 2.25)
+    cu, pu = to_de_space(cells), to_de_space(pal)
+    du = _sq(cu, pu)
+    best = np.argmin(du, axis=1)
+    cand = du < 2.25 * du[np.arange(2000), best][:, None]
+    de = delta_e00(cells[:, None, :], pal[None, :, :])
+    # The CIEDE2000 minimum among the candidates (the de-space nearest is always one of them).
+    expected = np.argmin(np.where(cand, de, np.inf), axis=1)
+    labels, dist = K.map_de00(cells, cu, pal, pu, 2.25)
     np.testing.assert_array_equal(labels, expected)
-    np.testing.assert_allclose(dist, d2, rtol=1e-12)
-    assert (labels != best).any()  # CIEDE2000 overturned some Euclidean choices
-    one, _ = K.map_de00(cells, pal[:1], 2.25)
+    np.testing.assert_allclose(dist, _sq(cells, pal), rtol=1e-12)
+    assert (labels != best).any()  # CIEDE2000 overturned some de-space choices
+    # With every colour a candidate the pick is the exhaustive CIEDE2000 nearest.
+    all_labels, _ = K.map_de00(cells, cu, pal, pu, np.inf)
+    np.testing.assert_array_equal(all_labels, np.argmin(de, axis=1))
+    one, _ = K.map_de00(cells, cu, pal[:1], pu[:1], 2.25)
     assert one.tolist() == [0] * 2000
 
 
