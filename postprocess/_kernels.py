@@ -47,31 +47,58 @@ def _sq(x: np.ndarray, i: int, c: np.ndarray, j: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _soa(x: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` -> contiguous ``(3, N)``: the distance loops below run over samples innermost,
+    where the compiler vectorises them."""
+    return np.ascontiguousarray(x.T)
+
+
+@njit(cache=True, nogil=True)
+def _nearest_soa(xt: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = xt.shape[1]
+    assign = np.zeros(n, np.int64)
+    dmin = np.full(n, np.inf)
+    x0, x1, x2 = xt[0], xt[1], xt[2]
+    for j in range(c.shape[0]):
+        c0, c1, c2 = c[j, 0], c[j, 1], c[j, 2]
+        for i in range(n):
+            d0 = x0[i] - c0
+            d1 = x1[i] - c1
+            d2 = x2[i] - c2
+            d = d0 * d0 + d1 * d1 + d2 * d2
+            lt = d < dmin[i]
+            dmin[i] = d if lt else dmin[i]
+            assign[i] = j if lt else assign[i]
+    return assign, dmin
+
+
+@njit(cache=True, nogil=True)
+def _sqdist_soa(xt: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Squared distances float64 ``(K, N)`` (centre-major)."""
+    n = xt.shape[1]
+    out = np.empty((c.shape[0], n))
+    x0, x1, x2 = xt[0], xt[1], xt[2]
+    for j in range(c.shape[0]):
+        c0, c1, c2 = c[j, 0], c[j, 1], c[j, 2]
+        row = out[j]
+        for i in range(n):
+            d0 = x0[i] - c0
+            d1 = x1[i] - c1
+            d2 = x2[i] - c2
+            row[i] = d0 * d0 + d1 * d1 + d2 * d2
+    return out
+
+
+@njit(cache=True, nogil=True)
 def nearest(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre of each row: (int64 ``(N,)`` index, float64 ``(N,)`` squared distance)."""
-    n, k = x.shape[0], c.shape[0]
-    assign = np.zeros(n, np.int64)
-    dmin = np.empty(n)
-    for i in range(n):
-        best, bd = 0, _sq(x, i, c, 0)
-        for j in range(1, k):
-            d = _sq(x, i, c, j)
-            if d < bd:
-                best, bd = j, d
-        assign[i] = best
-        dmin[i] = bd
-    return assign, dmin
+    return _nearest_soa(_soa(x), c)
 
 
 @njit(cache=True, nogil=True)
 def sqdist_matrix(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances float64 ``(N, K)``."""
-    n, k = x.shape[0], c.shape[0]
-    out = np.empty((n, k))
-    for i in range(n):
-        for j in range(k):
-            out[i, j] = _sq(x, i, c, j)
-    return out
+    return np.ascontiguousarray(_sqdist_soa(_soa(x), c).T)
 
 
 @njit(cache=True, nogil=True)
@@ -101,11 +128,12 @@ def centroids(x: np.ndarray, w: np.ndarray, assign: np.ndarray, c: np.ndarray) -
 def lloyd(x: np.ndarray, w: np.ndarray, c: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted Lloyd iterations from centres ``c`` -> (centres, assignment, squared distance to the
     assigned centre). Stops early once the assignment is stable; empty clusters keep their centre."""
-    assign, dmin = nearest(x, c)
+    xt = _soa(x)
+    assign, dmin = _nearest_soa(xt, c)
     c = c.copy()
     for _ in range(iters):
         c = centroids(x, w, assign, c)
-        nxt, dmin = nearest(x, c)
+        nxt, dmin = _nearest_soa(xt, c)
         same = True
         for i in range(x.shape[0]):
             if nxt[i] != assign[i]:
@@ -244,18 +272,16 @@ def map_de00(
     labels = np.zeros(n, np.int64)
     if k == 1:
         return labels, d2
-    du = np.empty(k)
+    du = _sqdist_soa(_soa(cells_u), pal_u)  # (K, N)
     for i in range(n):
-        best, bd = 0, _sq(cells_u, i, pal_u, 0)
-        du[0] = bd
+        best, bd = 0, du[0, i]
         for j in range(1, k):
-            du[j] = _sq(cells_u, i, pal_u, j)
-            if du[j] < bd:
-                best, bd = j, du[j]
+            if du[j, i] < bd:
+                best, bd = j, du[j, i]
         lim = ratio * bd
         pick, pe = best, -1.0
         for j in range(k):
-            if j == best or du[j] >= lim:
+            if j == best or du[j, i] >= lim:
                 continue
             if pe < 0.0:
                 pe = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[best, 0], pal[best, 1], pal[best, 2])
@@ -419,3 +445,136 @@ def reduce_cells_u8(
                 hi[cy, cx, c] = bright[cy, cx, c] / nh if nh > 0 else mean[cy, cx, c]
                 lo[cy, cx, c] = (sums[cy, cx, c] - bright[cy, cx, c]) / (n - nh) if nh < n else mean[cy, cx, c]
     return mean, hi, lo, frac
+
+
+@njit(cache=True, nogil=True)
+def minority_group(
+    x: np.ndarray,
+    lab: np.ndarray,
+    w: np.ndarray,
+    c: np.ndarray,
+    assign: np.ndarray,
+    min_chroma: float,
+    wrong_hue: float,
+    radius: float,
+    n_seeds: int,
+) -> tuple[np.ndarray, float]:
+    """The largest group of mis-coloured samples (see ``palette_gen._grow_minorities``) ->
+    (float64 ``(3,)`` weighted mean of ``x`` over the group, the group's weight; 0 when none).
+
+    ``lab`` is ``x`` with the grouping axis weights applied. A sample with chroma
+    ``C >= min_chroma`` is mis-coloured when its centre's (a*, b*) lies farther than
+    ``wrong_hue * (C + 5)`` from its own; its score is ``w`` times the excess. The ``n_seeds``
+    worst samples (ties in index order) each gather the mis-coloured samples within ``radius``;
+    the seed whose group has the largest total score (first on ties) wins.
+    """
+    n = x.shape[0]
+    excess = np.zeros(n)
+    bad = np.empty(n, np.int64)
+    nbad = 0
+    for i in range(n):
+        ca = math.hypot(lab[i, 1], lab[i, 2])
+        if ca < min_chroma:
+            continue
+        a = assign[i]
+        wrong = math.hypot(lab[i, 1] - c[a, 1], lab[i, 2] - c[a, 2])
+        e = w[i] * max(wrong - wrong_hue * (ca + 5.0), 0.0)
+        if e > 0.0:
+            excess[i] = e
+            bad[nbad] = i
+            nbad += 1
+    out = np.zeros(3)
+    if nbad == 0:
+        return out, 0.0
+    bad = bad[:nbad]
+    order = np.argsort(-excess[bad], kind="mergesort")
+    r2 = radius * radius
+    best_seed, best_score = -1, -1.0
+    for s in range(min(n_seeds, nbad)):
+        si = bad[order[s]]
+        score = 0.0
+        for t in range(nbad):
+            j = bad[t]
+            d0 = lab[j, 0] - lab[si, 0]
+            d1 = lab[j, 1] - lab[si, 1]
+            d2 = lab[j, 2] - lab[si, 2]
+            if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
+                score += excess[j]
+        if score > best_score:
+            best_seed, best_score = si, score
+    mass = 0.0
+    for t in range(nbad):
+        j = bad[t]
+        d0 = lab[j, 0] - lab[best_seed, 0]
+        d1 = lab[j, 1] - lab[best_seed, 1]
+        d2 = lab[j, 2] - lab[best_seed, 2]
+        if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
+            mass += w[j]
+            out[0] += w[j] * x[j, 0]
+            out[1] += w[j] * x[j, 1]
+            out[2] += w[j] * x[j, 2]
+    if mass > 0.0:
+        out /= mass
+    return out, mass
+
+
+@njit(cache=True, nogil=True)
+def pairwise_de00(c: np.ndarray) -> np.ndarray:
+    """CIEDE2000 between all rows of CIELAB ``(K, 3)`` -> float64 ``(K, K)``, ``inf`` on the diagonal."""
+    k = c.shape[0]
+    out = np.empty((k, k))
+    for i in range(k):
+        out[i, i] = np.inf
+        for j in range(i + 1, k):
+            d = de00(c[i, 0], c[i, 1], c[i, 2], c[j, 0], c[j, 1], c[j, 2])
+            out[i, j] = d
+            out[j, i] = d
+    return out
+
+
+@njit(cache=True, nogil=True)
+def edge_aware(
+    mean: np.ndarray,
+    hi: np.ndarray,
+    lo: np.ndarray,
+    frac: np.ndarray,
+    prev_side: np.ndarray,
+    use_prev: bool,
+    side_band: float,
+    low: float,
+    high: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edge-aware cell colours float32 ``(h, w, 3)`` and the chosen side bool ``(h, w)`` from the
+    statistics of :func:`reduce_cells_u8` (see ``downsampling`` for the rule).
+
+    A cell whose halves differ by ``contrast`` luma levels moves from its mean towards its
+    majority half by ``clip((contrast - low) / (high - low), 0, 1)``; ``prev_side`` (when
+    ``use_prev``) adds hysteresis ``side_band`` to the majority vote.
+    """
+    h, w = frac.shape
+    colors = np.empty((h, w, 3), np.float32)
+    side = np.empty((h, w), np.bool_)
+    for y in range(h):
+        for x in range(w):
+            f = frac[y, x]
+            has_hi = f > 1e-6
+            has_lo = f < 1.0 - 1e-6
+            if use_prev:
+                s = f >= 0.5 - side_band if prev_side[y, x] else f > 0.5 + side_band
+            else:
+                s = f > 0.5
+            s = (s and has_hi) or not has_lo
+            side[y, x] = s
+            contrast = 0.0
+            if has_hi and has_lo:
+                contrast = (
+                    0.299 * (hi[y, x, 0] - lo[y, x, 0])
+                    + 0.587 * (hi[y, x, 1] - lo[y, x, 1])
+                    + 0.114 * (hi[y, x, 2] - lo[y, x, 2])
+                )
+            t = min(max((contrast - low) / (high - low), 0.0), 1.0)
+            for ch in range(3):
+                m = mean[y, x, ch]
+                chosen = hi[y, x, ch] if s else lo[y, x, ch]
+                colors[y, x, ch] = min(max(m + t * (chosen - m), 0.0), 255.0)
+    return colors, side

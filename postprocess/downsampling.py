@@ -89,6 +89,10 @@ def check_palette(palette: np.ndarray, name: str = "palette") -> np.ndarray:
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # the weights of cv2.COLOR_RGB2GRAY
 
 
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
 def _edge_aware(
     mean: np.ndarray,
     hi_mean: np.ndarray,
@@ -98,18 +102,11 @@ def _edge_aware(
     side_band: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Combine the cell mean and the two half means into the edge-aware cell colour."""
-    has_hi = frac_hi > 1e-6
-    has_lo = frac_hi < 1.0 - 1e-6
-    if prev_side is not None:
-        side = np.where(prev_side, frac_hi >= 0.5 - side_band, frac_hi > 0.5 + side_band)
-    else:
-        side = frac_hi > 0.5
-    side = (side & has_hi) | ~has_lo
-    contrast = np.where(has_hi & has_lo, (hi_mean - lo_mean) @ _LUMA, 0.0)
-    chosen = np.where(side[..., None], hi_mean, lo_mean)
-    t = np.clip((contrast - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW), 0.0, 1.0).astype(np.float32)
-    colors = np.clip(mean + t[..., None] * (chosen - mean), 0.0, 255.0).astype(np.float32)
-    return colors, side
+    use_prev = prev_side is not None
+    prev = np.ascontiguousarray(prev_side if use_prev else np.zeros(frac_hi.shape, bool))
+    return _kernels.edge_aware(
+        _f64(mean), _f64(hi_mean), _f64(lo_mean), _f64(frac_hi), prev, use_prev, float(side_band), EDGE_LOW, EDGE_HIGH
+    )
 
 
 def _reduce_opaque(
@@ -195,10 +192,6 @@ def reduce_cells(
 #: this multiple of the nearest one's (1.5x the distance); measured on the benchmark photos, the
 #: pick then equals the exhaustive CIEDE2000 nearest for 99 % of cells or more.
 _DE00_RATIO = 2.25
-
-
-def _f64(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def lab_sqdist(cells_lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:

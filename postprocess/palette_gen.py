@@ -51,7 +51,7 @@ import cv2
 import numpy as np
 
 from postprocess import _kernels as K
-from postprocess.color import _check_image, delta_e00, from_de_space, lab_chroma, lab_to_srgb, srgb_to_lab, to_de_space
+from postprocess.color import _check_image, from_de_space, lab_chroma, lab_to_srgb, srgb_to_lab, to_de_space
 from postprocess.downsampling import map_to_palette, reduce_cells
 
 logger = logging.getLogger(__name__)
@@ -246,21 +246,11 @@ def _grow_minorities(x: np.ndarray, w: np.ndarray, c: np.ndarray, n_add: int, rn
     error). Two Lloyd steps follow each addition.
     """
     lab = np.ascontiguousarray(x * _HUE_FIRST)
-    chroma = np.hypot(lab[:, 1], lab[:, 2])
     a, dmin = K.nearest(x, c)
     for _ in range(n_add):
-        cab = c[a, 1:]
-        wrong = np.hypot(lab[:, 1] - cab[:, 0], lab[:, 2] - cab[:, 1])
-        excess = w * np.where(chroma >= _MINORITY_CHROMA, np.maximum(wrong - _WRONG_HUE * (chroma + 5.0), 0.0), 0.0)
-        bad = np.nonzero(excess > 0)[0]
-        grp = bad[:0]
-        if len(bad):
-            seeds = bad[np.argsort(-excess[bad], kind="stable")[:16]]
-            near = K.sqdist_matrix(lab[bad], lab[seeds]) <= _VISIBLE_DE * _VISIBLE_DE  # (nbad, nseeds)
-            grp = bad[near[:, int(np.argmax((excess[bad][:, None] * near).sum(axis=0)))]]
-        if w[grp].sum() >= _MINORITY_MASS:
-            cand = (w[grp, None] * x[grp]).sum(axis=0) / w[grp].sum()
-            logger.debug("palette: minority colour %s (%.1f %% of the weight)", cand, 100 * w[grp].sum())
+        cand, mass = K.minority_group(x, lab, w, c, a, _MINORITY_CHROMA, _WRONG_HUE, _VISIBLE_DE, 16)
+        if mass >= _MINORITY_MASS:
+            logger.debug("palette: minority colour %s (%.1f %% of the weight)", cand, 100 * mass)
         else:
             p = w * dmin
             cand = x[_draw(rng, p / p.sum())] if p.sum() > 0 else x[int(np.argmax(w))]
@@ -269,9 +259,7 @@ def _grow_minorities(x: np.ndarray, w: np.ndarray, c: np.ndarray, n_add: int, rn
 
 
 def _pairwise_de00(c: np.ndarray) -> np.ndarray:
-    d = delta_e00(c[:, None, :], c[None, :, :])
-    np.fill_diagonal(d, np.inf)
-    return d
+    return K.pairwise_de00(np.ascontiguousarray(c, dtype=np.float64))
 
 
 def _pairwise_lab(c: np.ndarray) -> np.ndarray:

@@ -158,3 +158,55 @@ def test_reduce_cells_u8_flat_cell_has_no_bright_half():
     mean, hi, lo, frac = K.reduce_cells_u8(img, img[..., 0].copy(), 8)
     assert frac[0, 0] == 0.0
     assert mean[0, 0].tolist() == hi[0, 0].tolist() == lo[0, 0].tolist() == [77.0, 77.0, 77.0]
+
+
+def test_minority_group_matches_array_definition(rng):
+    x = np.column_stack([rng.uniform(20, 80, 400), rng.uniform(-50, 50, 400), rng.uniform(-50, 50, 400)])
+    w = rng.random(400) / 400
+    c = np.array([[50.0, 0.0, 0.0], [60.0, 30.0, 30.0]])
+    lab = np.ascontiguousarray(x * [0.5, 1.0, 1.0])
+    assign, _ = K.nearest(x, c)
+    cand, mass = K.minority_group(x, lab, w, c, assign, 8.0, 0.5, 10.0, 16)
+    # The same rule with arrays.
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    cab = c[assign, 1:]
+    wrong = np.hypot(lab[:, 1] - cab[:, 0], lab[:, 2] - cab[:, 1])
+    excess = w * np.where(chroma >= 8.0, np.maximum(wrong - 0.5 * (chroma + 5.0), 0.0), 0.0)
+    bad = np.nonzero(excess > 0)[0]
+    seeds = bad[np.argsort(-excess[bad], kind="stable")[:16]]
+    near = _sq(lab[bad], lab[seeds]) <= 100.0
+    grp = bad[near[:, int(np.argmax((excess[bad][:, None] * near).sum(axis=0)))]]
+    assert mass == pytest.approx(w[grp].sum())
+    np.testing.assert_allclose(cand, (w[grp, None] * x[grp]).sum(axis=0) / w[grp].sum(), rtol=1e-10)
+    # Nothing mis-coloured: weight 0.
+    _, none = K.minority_group(x, lab, w, c, assign, 1e9, 0.5, 10.0, 16)
+    assert none == 0.0
+
+
+def test_pairwise_de00_symmetric_with_infinite_diagonal(rng):
+    c = np.column_stack([rng.uniform(0, 100, 6), rng.uniform(-60, 60, 6), rng.uniform(-60, 60, 6)])
+    d = K.pairwise_de00(c)
+    ref = delta_e00(c[:, None, :], c[None, :, :])
+    np.fill_diagonal(ref, np.inf)
+    np.testing.assert_allclose(d, ref, rtol=1e-9)
+    np.testing.assert_array_equal(d, d.T)
+
+
+def test_edge_aware_blend_and_hysteresis():
+    mean = np.full((1, 3, 3), 100.0)
+    hi = np.full((1, 3, 3), 250.0)
+    lo = np.full((1, 3, 3), 10.0)  # halves 240 luma levels apart: a strong contour
+    frac = np.array([[0.6, 0.45, 0.0]])
+    colors, side = K.edge_aware(mean, hi, lo, frac, np.zeros((1, 3), bool), False, 0.0, 112.0, 224.0)
+    assert colors.dtype == np.float32
+    assert side.tolist() == [[True, False, False]]
+    # Contrast above the high threshold: the cell takes its majority half; a one-sided cell its mean.
+    np.testing.assert_array_equal(colors[0], [[250.0] * 3, [10.0] * 3, [100.0] * 3])
+    # Hysteresis: the previous bright side is kept while the bright share stays >= 0.5 - band.
+    _, kept = K.edge_aware(mean, hi, lo, frac, np.array([[True, True, False]]), True, 0.1, 112.0, 224.0)
+    assert kept.tolist() == [[True, True, False]]
+    # Half-way contrast blends half-way towards the chosen half.
+    mid_hi = np.full((1, 3, 3), 100.0 + 84.0)
+    mid_lo = np.full((1, 3, 3), 100.0 - 84.0)  # 168 levels: t = (168 - 112) / 112 = 0.5
+    c2, _ = K.edge_aware(mean, mid_hi, mid_lo, frac, np.zeros((1, 3), bool), False, 0.0, 112.0, 224.0)
+    assert c2[0, 0, 0] == pytest.approx(142.0)
