@@ -578,3 +578,20 @@ def edge_aware(
                 chosen = hi[y, x, ch] if s else lo[y, x, ch]
                 colors[y, x, ch] = min(max(m + t * (chosen - m), 0.0), 255.0)
     return colors, side
+
+
+@njit(cache=True, nogil=True)
+def chroma_warp(x: np.ndarray, k: float, inverse: bool) -> np.ndarray:
+    """Rows of ``(N, 3)`` with (a*, b*) rescaled so chroma ``C`` becomes ``ln(1 + k C) / k``
+    (or, with ``inverse``, ``(exp(k C) - 1) / k``); ``L*`` and hue kept -> float64 ``(N, 3)``."""
+    out = np.empty((x.shape[0], 3))
+    for i in range(x.shape[0]):
+        a, b = x[i, 1], x[i, 2]
+        c = math.hypot(a, b)
+        s = 1.0
+        if c > 1e-9:
+            s = (math.expm1(k * c) if inverse else math.log1p(k * c)) / k / c
+        out[i, 0] = x[i, 0]
+        out[i, 1] = a * s
+        out[i, 2] = b * s
+    return out

@@ -13,6 +13,8 @@ import logging
 import cv2
 import numpy as np
 
+from postprocess import _kernels
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -187,28 +189,24 @@ def delta_e00(lab1: np.ndarray, lab2: np.ndarray, *, kl: float = 1.0, kc: float 
 _SC_K = 0.045
 
 
+def _warp(x: np.ndarray, inverse: bool) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    flat = np.ascontiguousarray(x.reshape(-1, 3))
+    return _kernels.chroma_warp(flat, _SC_K, inverse).reshape(x.shape)
+
+
 def to_de_space(lab: np.ndarray) -> np.ndarray:
     """CIELAB ``(..., 3)`` -> a space where Euclidean distance approximates CIEDE2000 (float64).
 
     ``L*`` and hue angle are kept; chroma ``C`` becomes ``ln(1 + 0.045 C) / 0.045``, the integral
     of CIEDE2000's chroma weight ``1 / S_C``, so saturated colours are not over-weighted.
     """
-    lab = np.asarray(lab, np.float64)
-    c = np.hypot(lab[..., 1], lab[..., 2])
-    scale = np.where(c > 1e-9, np.log1p(_SC_K * c) / _SC_K / np.maximum(c, 1e-9), 1.0)
-    out = lab.copy()
-    out[..., 1:] *= scale[..., None]
-    return out
+    return _warp(lab, inverse=False)
 
 
 def from_de_space(u: np.ndarray) -> np.ndarray:
     """Inverse of :func:`to_de_space` -> CIELAB float64 ``(..., 3)``."""
-    u = np.asarray(u, np.float64)
-    cu = np.hypot(u[..., 1], u[..., 2])
-    scale = np.where(cu > 1e-9, np.expm1(_SC_K * cu) / _SC_K / np.maximum(cu, 1e-9), 1.0)
-    out = u.copy()
-    out[..., 1:] *= scale[..., None]
-    return out
+    return _warp(u, inverse=True)
 
 
 def _check_image(image: np.ndarray, name: str = "image") -> None:

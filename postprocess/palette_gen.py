@@ -186,15 +186,15 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
         fam_mass = np.bincount(fam_index, weights=hist, minlength=len(fam_ids))
         sample_family = fam_index[hbin]
         lc = lab[chromatic, 0]
-        for f in range(len(fam_ids)):
-            if fam_mass[f] < _FAMILY_MIN * total:
-                continue
-            sel = sample_family == f
-            ww = wc[sel]
-            ls = lc[sel]
-            mu = _wmean(ls, ww)
-            std = float(np.sqrt(_wmean((ls - mu) ** 2, ww)))
-            k += int(np.clip(1 + round(std / _L_STEP), 1, _MAX_RAMP))
+        # Weighted L* mean and standard deviation of every family at once.
+        nf = len(fam_ids)
+        fw = np.bincount(sample_family, weights=wc, minlength=nf)
+        mu = np.bincount(sample_family, weights=wc * lc, minlength=nf) / np.maximum(fw, 1e-300)
+        var = np.bincount(sample_family, weights=wc * (lc - mu[sample_family]) ** 2, minlength=nf)
+        std = np.sqrt(var / np.maximum(fw, 1e-300))
+        for f in range(nf):
+            if fam_mass[f] >= _FAMILY_MIN * total:
+                k += int(np.clip(1 + round(float(std[f]) / _L_STEP), 1, _MAX_RAMP))
     grey_mass = float(weights[~chromatic].sum())
     if grey_mass >= _FAMILY_MIN * total or k == 0:
         lg = lab[~chromatic, 0] if (~chromatic).any() else lab[:, 0]
