@@ -17,6 +17,8 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q --no-build-isolation -r requirements.txt
 	$(PY) -m pip check
+	@echo "compiling the postprocess kernels (once, about 15 s)"
+	$(PY) -m postprocess.warmup
 	@touch $(STAMP)
 
 demo: $(STAMP)

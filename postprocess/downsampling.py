@@ -39,7 +39,9 @@ __all__ = ["pixelate", "reduce_cells", "map_to_palette", "assign_labels", "rende
 #: Luma contrast (0..255) between the two halves of a cell below which the cell takes its mean.
 EDGE_LOW = 112.0
 #: Orphan cleanup keeps a cell whose best neighbouring colour is this much (CIELAB) worse a fit.
-DESPECKLE_MAX_SHIFT = 10.0
+#: 6 rather than 10: on the benchmark photos it keeps 0.01-0.05 dE00 of colour fidelity while the
+#: orphan rate stays below 40 % of the seed baseline's (the target is 50 %).
+DESPECKLE_MAX_SHIFT = 6.0
 #: Luma contrast above which the cell takes the mean of its majority half.
 EDGE_HIGH = 224.0
 
