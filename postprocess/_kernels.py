@@ -595,3 +595,43 @@ def chroma_warp(x: np.ndarray, k: float, inverse: bool) -> np.ndarray:
         out[i, 1] = a * s
         out[i, 2] = b * s
     return out
+
+
+@njit(cache=True, nogil=True)
+def repel(c: np.ndarray, wc: np.ndarray, min_de: float, passes: int) -> np.ndarray:
+    """Push CIELAB centre pairs closer than ``min_de`` (CIEDE2000) apart along their difference
+    -> new float64 ``(K, 3)``; the lighter cluster (weight ``wc``, > 0) moves more. Each pass
+    moves every violating pair at once (from the positions at the pass start); ``L*`` is kept
+    in [0, 100]. Stops early when no pair is too close."""
+    c = c.copy()
+    k = c.shape[0]
+    move = np.zeros((k, 3))
+    for _ in range(passes):
+        d = pairwise_de00(c)
+        move[:] = 0.0
+        any_close = False
+        for i in range(k):
+            for j in range(i + 1, k):
+                if not d[i, j] < min_de:
+                    continue
+                any_close = True
+                v0, v1, v2 = c[i, 0] - c[j, 0], c[i, 1] - c[j, 1], c[i, 2] - c[j, 2]
+                n = math.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
+                if n < 1e-6:
+                    v0, v1, v2, n = 1.0, 0.0, 0.0, 1.0
+                grow = n * (min_de / max(d[i, j], 0.25) * 1.05 - 1.0)
+                si = grow * wc[j] / (wc[i] + wc[j]) / n
+                sj = grow * wc[i] / (wc[i] + wc[j]) / n
+                move[i, 0] += v0 * si
+                move[i, 1] += v1 * si
+                move[i, 2] += v2 * si
+                move[j, 0] -= v0 * sj
+                move[j, 1] -= v1 * sj
+                move[j, 2] -= v2 * sj
+        if not any_close:
+            break
+        for i in range(k):
+            for t in range(3):
+                c[i, t] += move[i, t]
+            c[i, 0] = min(max(c[i, 0], 0.0), 100.0)
+    return c

@@ -298,28 +298,9 @@ def _separate(lab: np.ndarray, w: np.ndarray, c: np.ndarray, min_delta_e: float)
 def _repel(c: np.ndarray, wc: np.ndarray, min_delta_e: float, passes: int = 8) -> np.ndarray:
     """Push centre pairs closer than ``min_delta_e`` (CIEDE2000) apart along their difference;
     the lighter cluster (weight ``wc``) moves more. Keeps the palette size."""
-    c = c.copy()
-    k = len(c)
-    if k < 2 or min_delta_e <= 0:
-        return c
-    wc = np.maximum(wc, 1e-9)
-    for _ in range(passes):
-        d = _pairwise_de00(c)
-        ii, jj = np.nonzero(np.triu(d < min_delta_e, 1))
-        if len(ii) == 0:
-            break
-        move = np.zeros_like(c)
-        for i, j in zip(ii.tolist(), jj.tolist()):
-            v = c[i] - c[j]
-            n = float(np.linalg.norm(v))
-            if n < 1e-6:
-                v, n = np.array([1.0, 0.0, 0.0]), 1.0
-            grow = n * (min_delta_e / max(d[i, j], 0.25) * 1.05 - 1.0)
-            move[i] += v / n * grow * wc[j] / (wc[i] + wc[j])
-            move[j] -= v / n * grow * wc[i] / (wc[i] + wc[j])
-        c += move
-        c[:, 0] = np.clip(c[:, 0], 0.0, 100.0)
-    return c
+    if len(c) < 2 or min_delta_e <= 0:
+        return c.copy()
+    return K.repel(np.ascontiguousarray(c, dtype=np.float64), np.maximum(wc, 1e-9), float(min_delta_e), int(passes))
 
 
 def _compress(colors: np.ndarray, weights: np.ndarray, bits: int = 5) -> tuple[np.ndarray, np.ndarray]:

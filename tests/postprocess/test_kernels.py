@@ -210,3 +210,38 @@ def test_edge_aware_blend_and_hysteresis():
     mid_lo = np.full((1, 3, 3), 100.0 - 84.0)  # 168 levels: t = (168 - 112) / 112 = 0.5
     c2, _ = K.edge_aware(mean, mid_hi, mid_lo, frac, np.zeros((1, 3), bool), False, 0.0, 112.0, 224.0)
     assert c2[0, 0, 0] == pytest.approx(142.0)
+
+
+def _repel_reference(c: np.ndarray, wc: np.ndarray, min_de: float, passes: int) -> np.ndarray:
+    c = c.copy()
+    for _ in range(passes):
+        d = delta_e00(c[:, None, :], c[None, :, :])
+        np.fill_diagonal(d, np.inf)
+        ii, jj = np.nonzero(np.triu(d < min_de, 1))
+        if len(ii) == 0:
+            break
+        move = np.zeros_like(c)
+        for i, j in zip(ii, jj):
+            v = c[i] - c[j]
+            n = np.linalg.norm(v)
+            grow = n * (min_de / max(d[i, j], 0.25) * 1.05 - 1.0)
+            move[i] += v / n * grow * wc[j] / (wc[i] + wc[j])
+            move[j] -= v / n * grow * wc[i] / (wc[i] + wc[j])
+        c += move
+        c[:, 0] = np.clip(c[:, 0], 0.0, 100.0)
+    return c
+
+
+def test_repel_matches_reference_and_separates(rng):
+    c = np.array([[50.0, 10.0, 10.0], [52.0, 11.0, 9.0], [53.0, 9.0, 12.0], [90.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    wc = np.array([0.5, 0.1, 0.2, 0.1, 0.1])
+    out = K.repel(c, wc, 8.0, 8)
+    np.testing.assert_allclose(out, _repel_reference(c, wc, 8.0, 8), rtol=1e-9, atol=1e-9)
+    d = K.pairwise_de00(out)
+    assert d.min() > 7.0  # far closer to 8 than the 2-4 it started at
+    assert (out[:, 0] >= 0.0).all() and (out[:, 0] <= 100.0).all()
+    # The heavy cluster moves least.
+    moved = np.linalg.norm(out - c, axis=1)
+    assert moved[0] < moved[1] and moved[0] < moved[2]
+    # Already separated: unchanged.
+    np.testing.assert_array_equal(K.repel(c[[0, 3, 4]], wc[[0, 3, 4]], 8.0, 8), c[[0, 3, 4]])
