@@ -635,3 +635,97 @@ def repel(c: np.ndarray, wc: np.ndarray, min_de: float, passes: int) -> np.ndarr
                 c[i, t] += move[i, t]
             c[i, 0] = min(max(c[i, 0], 0.0), 100.0)
     return c
+
+
+@njit(cache=True, nogil=True)
+def _ramp(lum: np.ndarray, w: np.ndarray, sel: np.ndarray, l_step: float, max_ramp: int) -> int:
+    """``clip(1 + round(std / l_step), 1, max_ramp)`` of the weighted L* of the selected samples."""
+    sw = 0.0
+    swl = 0.0
+    for i in range(lum.shape[0]):
+        if sel[i]:
+            sw += w[i]
+            swl += w[i] * lum[i]
+    mu = swl / sw
+    var = 0.0
+    for i in range(lum.shape[0]):
+        if sel[i]:
+            var += w[i] * (lum[i] - mu) ** 2
+    return min(max(1 + int(np.round(math.sqrt(var / sw) / l_step)), 1), max_ramp)
+
+
+@njit(cache=True, nogil=True)
+def hue_families_k(
+    hue: np.ndarray,
+    hsv_chroma: np.ndarray,
+    lum: np.ndarray,
+    w: np.ndarray,
+    kernel: np.ndarray,
+    grey_chroma: float,
+    family_min: float,
+    l_step: float,
+    max_ramp: int,
+) -> int:
+    """Automatic palette size before clipping (``palette_gen.auto_n_colors``; rule in its docstring).
+
+    ``hue`` in degrees [0, 360), ``hsv_chroma`` = S * V in [0, 1], ``lum`` = L*, ``w`` > 0 weights;
+    ``kernel`` the circular smoothing weights for bin offsets ``-r..r``.
+    """
+    nb = 36
+    n = hue.shape[0]
+    total = 0.0
+    for i in range(n):
+        total += w[i]
+    chromatic = hsv_chroma >= grey_chroma
+    hbin = np.zeros(n, np.int64)
+    hist = np.zeros(nb)
+    n_chromatic = 0
+    for i in range(n):
+        if chromatic[i]:
+            b = min(int(hue[i] / 360.0 * nb), nb - 1)
+            hbin[i] = b
+            hist[b] += w[i]
+            n_chromatic += 1
+    k = 0
+    if n_chromatic > 0:
+        r = kernel.shape[0] // 2
+        smooth = np.zeros(nb)
+        for t in range(kernel.shape[0]):
+            for b in range(nb):
+                smooth[b] += kernel[t] * hist[(b - (t - r)) % nb]
+        # Hill-climb every bin to its local maximum (previous neighbour first, then next).
+        step = np.arange(nb)
+        for b in range(nb):
+            for nbr in ((b - 1) % nb, (b + 1) % nb):
+                if smooth[nbr] > smooth[step[b]] + 1e-12:
+                    step[b] = nbr
+        parent = np.arange(nb)
+        for _ in range(nb):
+            changed = False
+            for b in range(nb):
+                q = step[parent[b]]
+                if q != parent[b]:
+                    parent[b] = q
+                    changed = True
+            if not changed:
+                break
+        mass = np.zeros(nb)
+        for b in range(nb):
+            mass[parent[b]] += hist[b]
+        for f in range(nb):
+            if mass[f] <= 0.0 or mass[f] < family_min * total:
+                continue
+            sel = np.zeros(n, np.bool_)
+            for i in range(n):
+                sel[i] = chromatic[i] and parent[hbin[i]] == f
+            k += _ramp(lum, w, sel, l_step, max_ramp)
+    grey = ~chromatic
+    grey_mass = 0.0
+    for i in range(n):
+        if grey[i]:
+            grey_mass += w[i]
+    if grey_mass >= family_min * total or k == 0:
+        if not grey.any():
+            grey = np.ones(n, np.bool_)
+        k += _ramp(lum, w, grey, l_step, max_ramp)
+    return k

@@ -88,17 +88,8 @@ _MINORITY_MASS = 0.01
 _HUE_FIRST = np.array([0.5, 1.0, 1.0])
 #: Radius (CIELAB, L* at half weight) of a group of mis-coloured samples.
 _VISIBLE_DE = 10.0
-#: ``_ROLL[i]`` indexes ``np.roll(hist, i - 3)`` of a hue histogram (offsets -3..3).
-_ROLL = (np.arange(_HUE_BINS)[None, :] - np.arange(-3, 4)[:, None]) % _HUE_BINS
 #: Circular Gaussian (sigma = 1 bin) smoothing weights for offsets -3..3.
 _HUE_KERNEL = np.exp(-0.5 * np.arange(-3, 4) ** 2) / np.exp(-0.5 * np.arange(-3, 4) ** 2).sum()
-_PREV_BIN = np.roll(np.arange(_HUE_BINS), 1)
-_NEXT_BIN = np.roll(np.arange(_HUE_BINS), -1)
-
-
-def _wmean(a: np.ndarray, w: np.ndarray) -> float:
-    """Weighted mean (what ``np.average(a, weights=w)`` computes, without its checks)."""
-    return float((a * w).sum() / w.sum())
 
 
 def _check_n_colors(n_colors: int | None) -> int | None:
@@ -157,51 +148,12 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
     """
     if lab is None:
         lab = srgb_to_lab(colors)
-    total = float(weights.sum())
     hsv = cv2.cvtColor(colors.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV).reshape(-1, 3)
-    chroma = hsv[:, 1] * hsv[:, 2]
-    chromatic = chroma >= _GREY_CHROMA
-    k = 0
-    if chromatic.any():
-        hbin = np.minimum((hsv[chromatic, 0] / 360.0 * _HUE_BINS).astype(np.int64), _HUE_BINS - 1)
-        wc = weights[chromatic]
-        hist = np.bincount(hbin, weights=wc, minlength=_HUE_BINS)
-        smooth = np.zeros(_HUE_BINS)
-        rolled = hist[_ROLL]
-        for i in range(len(_HUE_KERNEL)):
-            smooth += _HUE_KERNEL[i] * rolled[i]
-        # Hill-climb every bin to its local maximum (circular); ties stay put.
-        idx = np.arange(_HUE_BINS)
-        step = idx.copy()
-        for nb in (_PREV_BIN, _NEXT_BIN):
-            step = np.where(smooth[nb] > smooth[step] + 1e-12, nb, step)
-        parent = idx.copy()
-        for _ in range(_HUE_BINS):
-            nxt = step[parent]
-            if np.array_equal(nxt, parent):
-                break
-            parent = nxt
-        family_of_bin = parent
-        fam_ids, fam_index = np.unique(family_of_bin, return_inverse=True)
-        fam_mass = np.bincount(fam_index, weights=hist, minlength=len(fam_ids))
-        sample_family = fam_index[hbin]
-        lc = lab[chromatic, 0]
-        # Weighted L* mean and standard deviation of every family at once.
-        nf = len(fam_ids)
-        fw = np.bincount(sample_family, weights=wc, minlength=nf)
-        mu = np.bincount(sample_family, weights=wc * lc, minlength=nf) / np.maximum(fw, 1e-300)
-        var = np.bincount(sample_family, weights=wc * (lc - mu[sample_family]) ** 2, minlength=nf)
-        std = np.sqrt(var / np.maximum(fw, 1e-300))
-        for f in range(nf):
-            if fam_mass[f] >= _FAMILY_MIN * total:
-                k += int(np.clip(1 + round(float(std[f]) / _L_STEP), 1, _MAX_RAMP))
-    grey_mass = float(weights[~chromatic].sum())
-    if grey_mass >= _FAMILY_MIN * total or k == 0:
-        lg = lab[~chromatic, 0] if (~chromatic).any() else lab[:, 0]
-        wg = weights[~chromatic] if (~chromatic).any() else weights
-        mu = _wmean(lg, wg)
-        std = float(np.sqrt(_wmean((lg - mu) ** 2, wg)))
-        k += int(np.clip(1 + round(std / _L_STEP), 1, _MAX_RAMP))
+    hsv = hsv.astype(np.float64)
+    k = K.hue_families_k(
+        np.ascontiguousarray(hsv[:, 0]), hsv[:, 1] * hsv[:, 2], np.ascontiguousarray(lab[:, 0], dtype=np.float64),
+        np.ascontiguousarray(weights, dtype=np.float64), _HUE_KERNEL, _GREY_CHROMA, _FAMILY_MIN, _L_STEP, _MAX_RAMP,
+    )
     return int(np.clip(k, 1, min(MAX_AUTO_COLORS, len(colors))))
 
 

@@ -187,10 +187,14 @@ def fit_cells_palette(
         raise ValueError(
             "the image is fully transparent (no cell reaches `alpha_threshold`); nothing to fit a palette to"
         )
-    samples = np.clip(np.rint(grid.colors[opaque]), 0, 255).astype(np.uint8)
-    lab = None if cells_lab is None else cells_lab[opaque.reshape(-1)]
+    if opaque.all():  # the common case: no boolean-mask copies
+        colors, weights, lab = grid.colors.reshape(-1, 3), grid.coverage.reshape(-1), cells_lab
+    else:
+        colors, weights = grid.colors[opaque], grid.coverage[opaque]
+        lab = None if cells_lab is None else cells_lab[opaque.reshape(-1)]
+    samples = np.rint(colors).clip(0, 255).astype(np.uint8)
     return fit_palette(
-        samples, grid.coverage[opaque].astype(np.float64), n_colors, seed=seed, min_delta_e=min_delta_e,
+        samples, weights.astype(np.float64), n_colors, seed=seed, min_delta_e=min_delta_e,
         chroma_target=chroma_target, lab=lab,
     )
 

@@ -245,3 +245,48 @@ def test_repel_matches_reference_and_separates(rng):
     assert moved[0] < moved[1] and moved[0] < moved[2]
     # Already separated: unchanged.
     np.testing.assert_array_equal(K.repel(c[[0, 3, 4]], wc[[0, 3, 4]], 8.0, 8), c[[0, 3, 4]])
+
+
+def _auto_k_reference(hue, chroma, lum, w, kernel):
+    """The automatic-size rule written with arrays (hue histogram families + grey ramp)."""
+    total = w.sum()
+    chromatic = chroma >= 0.15
+    k = 0
+
+    def ramp(sel):
+        mu = (w[sel] * lum[sel]).sum() / w[sel].sum()
+        std = np.sqrt((w[sel] * (lum[sel] - mu) ** 2).sum() / w[sel].sum())
+        return int(np.clip(1 + round(std / 5.0), 1, 6))
+
+    if chromatic.any():
+        hbin = np.minimum((hue / 360.0 * 36).astype(int), 35)
+        hist = np.bincount(hbin[chromatic], weights=w[chromatic], minlength=36)
+        smooth = sum(kernel[t] * np.roll(hist, t - 3) for t in range(7))
+        step = np.arange(36)
+        for nb in (np.roll(np.arange(36), 1), np.roll(np.arange(36), -1)):
+            step = np.where(smooth[nb] > smooth[step] + 1e-12, nb, step)
+        parent = np.arange(36)
+        for _ in range(36):
+            parent = step[parent]
+        for f in np.unique(parent):
+            if hist[parent == f].sum() >= 0.03 * total:
+                k += ramp(chromatic & (parent[hbin] == f))
+    grey = ~chromatic
+    if w[grey].sum() >= 0.03 * total or k == 0:
+        k += ramp(grey if grey.any() else np.ones_like(grey))
+    return k
+
+
+def test_hue_families_k_matches_array_rule(rng):
+    from postprocess.palette_gen import _HUE_KERNEL
+
+    for trial in range(40):
+        n = int(rng.integers(1, 400))
+        # A few hue clusters plus greys, so families, folding and the grey ramp all occur.
+        centres = rng.uniform(0, 360, int(rng.integers(1, 6)))
+        hue = (rng.choice(centres, n) + rng.normal(0, 8, n)) % 360.0
+        chroma = np.where(rng.random(n) < 0.3, rng.uniform(0, 0.15, n), rng.uniform(0.15, 1.0, n))
+        lum = rng.uniform(0, 100, n)
+        w = rng.random(n) + 0.01
+        got = K.hue_families_k(hue, chroma, lum, w, _HUE_KERNEL, 0.15, 0.03, 5.0, 6)
+        assert got == _auto_k_reference(hue, chroma, lum, w, _HUE_KERNEL), trial
