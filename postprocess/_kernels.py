@@ -729,3 +729,117 @@ def hue_families_k(
             grey = np.ones(n, np.bool_)
         k += _ramp(lum, w, grey, l_step, max_ramp)
     return k
+
+
+@njit(cache=True, nogil=True)
+def _draw_index(p: np.ndarray, r: float) -> int:
+    """Inverse-CDF draw: the first index whose normalised cumulative weight exceeds ``r`` in [0, 1)."""
+    n = p.shape[0]
+    cdf = np.empty(n)
+    acc = 0.0
+    for i in range(n):
+        acc += p[i]
+        cdf[i] = acc
+    last = cdf[n - 1]
+    for i in range(n):
+        if cdf[i] / last > r:
+            return i
+    return n - 1
+
+
+@njit(cache=True, nogil=True)
+def kmeanspp(x: np.ndarray, w: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Weighted k-means++ seeding -> ``(k', 3)`` centres, ``k = len(uniforms)``; draw ``i`` uses
+    ``uniforms[i]`` (``rng.random(k)``). ``k' < k`` only when every remaining sample coincides with
+    a centre already chosen."""
+    n, k = x.shape[0], uniforms.shape[0]
+    centres = np.empty((k, 3))
+    first = _draw_index(w, uniforms[0])
+    centres[0] = x[first]
+    d = np.full(n, np.inf)
+    min_sqdist_update(x, x[first], d)
+    p = np.empty(n)
+    m = 1
+    for t in range(1, k):
+        s = 0.0
+        for i in range(n):
+            p[i] = w[i] * d[i]
+            s += p[i]
+        if s <= 0.0:
+            break
+        idx = _draw_index(p, uniforms[t])
+        centres[m] = x[idx]
+        m += 1
+        min_sqdist_update(x, x[idx], d)
+    return centres[:m].copy()
+
+
+@njit(cache=True, nogil=True)
+def bin_means(colors: np.ndarray, weights: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge uint8 ``(N, 3)`` colours falling in the same ``2^bits``-level RGB bin -> (float64
+    ``(M, 3)`` weighted means, float64 ``(M,)`` weights), bins in ascending code order.
+    Dense table of ``2^(3 bits)`` entries: for ``bits <= 6``."""
+    shift = 8 - bits
+    size = 1 << (3 * bits)
+    code = np.empty(colors.shape[0], np.int64)
+    slot = np.full(size, -1, np.int64)
+    for i in range(colors.shape[0]):
+        q = ((np.int64(colors[i, 0]) >> shift) << (2 * bits)) | ((np.int64(colors[i, 1]) >> shift) << bits)
+        q |= np.int64(colors[i, 2]) >> shift
+        code[i] = q
+        slot[q] = 0
+    m = 0
+    for b in range(size):
+        if slot[b] == 0:
+            slot[b] = m
+            m += 1
+    ws = np.zeros(m)
+    sums = np.zeros((m, 3))
+    for i in range(colors.shape[0]):
+        j = slot[code[i]]
+        wi = weights[i]
+        ws[j] += wi
+        sums[j, 0] += wi * colors[i, 0]
+        sums[j, 1] += wi * colors[i, 1]
+        sums[j, 2] += wi * colors[i, 2]
+    for j in range(m):
+        for t in range(3):
+            sums[j, t] /= ws[j]
+    return sums, ws
+
+
+@njit(cache=True, nogil=True)
+def restore_chroma(
+    lab: np.ndarray, w: np.ndarray, c: np.ndarray, assign: np.ndarray, target: float, margin: float
+) -> np.ndarray:
+    """Raise each CIELAB centre's chroma to its members' weighted mean chroma (at most x1.6), then,
+    when ``target > 0``, every centre by one factor (1 to 1.3) so that the usage-weighted chroma
+    reaches ``margin * target``; hue and L* kept -> new float64 ``(K, 3)``."""
+    k = c.shape[0]
+    ws = np.zeros(k)
+    wc = np.zeros(k)
+    for i in range(lab.shape[0]):
+        a = assign[i]
+        ws[a] += w[i]
+        wc[a] += w[i] * math.hypot(lab[i, 1], lab[i, 2])
+    out = c.copy()
+    for j in range(k):
+        cc = math.hypot(c[j, 1], c[j, 2])
+        s = 1.0
+        if cc > 1e-6 and ws[j] > 0:
+            s = min(max((wc[j] / max(ws[j], 1e-12)) / max(cc, 1e-6), 1.0), 1.6)
+        out[j, 1] *= s
+        out[j, 2] *= s
+    if target > 0:
+        have = 0.0
+        tot = 0.0
+        for j in range(k):
+            have += ws[j] * math.hypot(out[j, 1], out[j, 2])
+            tot += ws[j]
+        have /= max(tot, 1e-12)
+        if have > 1e-6:
+            f = min(max(margin * target / have, 1.0), 1.3)
+            for j in range(k):
+                out[j, 1] *= f
+                out[j, 2] *= f
+    return out

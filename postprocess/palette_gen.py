@@ -51,7 +51,7 @@ import cv2
 import numpy as np
 
 from postprocess import _kernels as K
-from postprocess.color import _check_image, from_de_space, lab_chroma, lab_to_srgb, srgb_to_lab, to_de_space
+from postprocess.color import _check_image, from_de_space, lab_to_srgb, srgb_to_lab, to_de_space
 from postprocess.downsampling import map_to_palette, reduce_cells
 
 logger = logging.getLogger(__name__)
@@ -168,23 +168,6 @@ def _draw(rng: np.random.Generator, p: np.ndarray) -> int:
     return int(cdf.searchsorted(rng.random(), side="right"))
 
 
-def _kmeanspp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Weighted k-means++ seeding -> ``(k', 3)`` centres, ``k' <= k`` (fewer only for degenerate data)."""
-    first = _draw(rng, w / w.sum())
-    centers = [x[first]]
-    d = np.full(len(x), np.inf)
-    K.min_sqdist_update(x, x[first], d)
-    for _ in range(1, k):
-        p = w * d
-        s = p.sum()
-        if s <= 0:
-            break
-        idx = _draw(rng, p / s)
-        centers.append(x[idx])
-        K.min_sqdist_update(x, x[idx], d)
-    return np.array(centers)
-
-
 def _grow_minorities(x: np.ndarray, w: np.ndarray, c: np.ndarray, n_add: int, rng: np.random.Generator) -> np.ndarray:
     """Add ``n_add`` centres where minority colours (skin, small saturated objects) are drawn wrong.
 
@@ -257,17 +240,12 @@ def _repel(c: np.ndarray, wc: np.ndarray, min_delta_e: float, passes: int = 8) -
 
 def _compress(colors: np.ndarray, weights: np.ndarray, bits: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Merge samples falling in the same ``2^bits``-level RGB bin: (float64 weighted-mean colours, weights)."""
+    if bits <= 6:
+        return K.bin_means(np.ascontiguousarray(colors), np.ascontiguousarray(weights, dtype=np.float64), bits)
     q = colors.astype(np.int32) >> (8 - bits)
     code = (q[:, 0] << (2 * bits)) | (q[:, 1] << bits) | q[:, 2]
-    if bits <= 5:
-        # Dense bin table (2^(3 bits) entries) instead of a sort: same ascending bin order.
-        present = np.bincount(code, minlength=1 << (3 * bits)) > 0
-        inv = (np.cumsum(present) - 1)[code]
-        m = int(present.sum())
-    else:
-        # The table would outgrow the samples; a sort gives the same ascending bin order.
-        _, inv = _unique_inverse(code)
-        m = int(inv.max()) + 1
+    _, inv = _unique_inverse(code)
+    m = int(inv.max()) + 1
     ws = np.bincount(inv, weights=weights, minlength=m)
     mean = np.empty((m, 3))
     for j in range(3):
@@ -338,7 +316,7 @@ def fit_palette(
     n_add = min(k - 1, int(round(k * _MINORITY_SHARE)))
     best_c, best_sse = None, np.inf
     for _ in range(_RESTARTS):
-        c0 = _kmeanspp(u, w, k - n_add, rng)
+        c0 = K.kmeanspp(u, w, rng.random(k - n_add))
         c0, _, d0 = K.lloyd(u, w, c0, 10)
         sse = float((w * d0).sum())
         if sse < best_sse - 1e-12:
@@ -373,19 +351,11 @@ def _restore_chroma(
 ) -> np.ndarray:
     """Raise each centre's chroma to its members' mean chroma, then (optionally) all of them
     so that the usage-weighted chroma reaches ``target``; hue and L* are kept."""
-    c = c.copy()
-    chroma = lab_chroma(lab)
-    k = len(c)
-    ws = np.bincount(assign, weights=w, minlength=k)
-    member_c = np.bincount(assign, weights=w * chroma, minlength=k) / np.maximum(ws, 1e-12)
-    cc = lab_chroma(c)
-    scale = np.where((cc > 1e-6) & (ws > 0), member_c / np.maximum(cc, 1e-6), 1.0)
-    c[:, 1:] *= np.clip(scale, 1.0, 1.6)[:, None]
-    if target is not None and target > 0:
-        have = float((ws * lab_chroma(c)).sum() / max(ws.sum(), 1e-12))
-        if have > 1e-6:
-            c[:, 1:] *= float(np.clip(_CHROMA_MARGIN * target / have, 1.0, 1.3))
-    return c
+    return K.restore_chroma(
+        np.ascontiguousarray(lab, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(c, dtype=np.float64), np.ascontiguousarray(assign, dtype=np.int64),
+        0.0 if target is None else float(target), _CHROMA_MARGIN,
+    )
 
 
 def _sort_palette(pal: np.ndarray) -> np.ndarray:

@@ -290,3 +290,53 @@ def test_hue_families_k_matches_array_rule(rng):
         w = rng.random(n) + 0.01
         got = K.hue_families_k(hue, chroma, lum, w, _HUE_KERNEL, 0.15, 0.03, 5.0, 6)
         assert got == _auto_k_reference(hue, chroma, lum, w, _HUE_KERNEL), trial
+
+
+def test_kmeanspp_matches_sequential_draws(rng):
+    x = rng.normal(size=(200, 3)) * 20
+    w = rng.random(200) + 0.05
+    u = np.random.default_rng(4).random(6)
+    got = K.kmeanspp(x, w, u)
+    # Reference: inverse-CDF draws with the same uniforms, probabilities ~ w * squared distance.
+    cdf = np.cumsum(w)
+    idx = [int(np.searchsorted(cdf / cdf[-1], u[0], side="right"))]
+    d = ((x - x[idx[0]]) ** 2).sum(1)
+    for t in range(1, 6):
+        cdf = np.cumsum(w * d)
+        idx.append(int(np.searchsorted(cdf / cdf[-1], u[t], side="right")))
+        d = np.minimum(d, ((x - x[idx[-1]]) ** 2).sum(1))
+    np.testing.assert_array_equal(got, x[idx])
+    # Three distinct points, five draws: seeding stops once every sample is a centre.
+    few = np.array([[0.0, 0, 0], [10.0, 0, 0], [0.0, 10, 0]])
+    assert len(K.kmeanspp(few, np.ones(3), u[:5])) == 3
+
+
+def test_bin_means_dense_table(rng):
+    colors = rng.integers(0, 256, (300, 3)).astype(np.uint8)
+    w = rng.random(300) + 0.1
+    mean, ws = K.bin_means(colors, w, 4)
+    q = colors.astype(np.int64) >> 4
+    code = (q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2]
+    uniq, inv = np.unique(code, return_inverse=True)
+    np.testing.assert_allclose(ws, np.bincount(inv, weights=w), rtol=1e-12)
+    ref = np.stack([np.bincount(inv, weights=w * colors[:, j]) for j in range(3)], 1) / ws[:, None]
+    np.testing.assert_allclose(mean, ref, rtol=1e-12)
+
+
+def test_restore_chroma_member_chroma_then_target():
+    lab = np.array([[50.0, 30.0, 0.0], [50.0, 0.0, 30.0], [60.0, 2.0, 0.0]])
+    w = np.array([0.4, 0.4, 0.2])
+    # Centre 0 is the grey-ish mean of two saturated members (chroma 15 vs members' 30).
+    c = np.array([[50.0, 7.5, 7.5 * 1.0], [60.0, 2.0, 0.0]])
+    assign = np.array([0, 0, 1])
+    out = K.restore_chroma(lab, w, c, assign, 0.0, 1.04)
+    cc = np.hypot(c[0, 1], c[0, 2])
+    expect = min(30.0 / cc, 1.6)  # capped at x1.6
+    np.testing.assert_allclose(out[0, 1:], c[0, 1:] * expect)
+    np.testing.assert_allclose(out[1], c[1])  # already at its member's chroma
+    assert out[0, 0] == 50.0
+    # A chroma target: everything scaled by one factor so usage-weighted chroma = 1.04 x target
+    # (here within the 1..1.3 range).
+    tgt = K.restore_chroma(lab, w, c, assign, 20.0, 1.04)
+    have = (0.8 * np.hypot(*out[0, 1:]) + 0.2 * np.hypot(*out[1, 1:]))
+    np.testing.assert_allclose(tgt[:, 1:], out[:, 1:] * min(max(1.04 * 20.0 / have, 1.0), 1.3))
