@@ -17,15 +17,23 @@ from numba import njit
 
 __all__ = [
     "nearest",
-    "sqdist_matrix",
+    "centroids",
     "lloyd",
     "weiszfeld",
-    "centroids",
     "min_sqdist_update",
     "de00",
     "map_de00",
     "despeckle_labels",
     "reduce_cells_u8",
+    "minority_group",
+    "pairwise_de00",
+    "edge_aware",
+    "chroma_warp",
+    "repel",
+    "hue_families_k",
+    "kmeanspp",
+    "bin_means",
+    "restore_chroma",
 ]
 
 _TWO_PI = 2.0 * math.pi
@@ -93,12 +101,6 @@ def _sqdist_soa(xt: np.ndarray, c: np.ndarray) -> np.ndarray:
 def nearest(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre of each row: (int64 ``(N,)`` index, float64 ``(N,)`` squared distance)."""
     return _nearest_soa(_soa(x), c)
-
-
-@njit(cache=True, nogil=True)
-def sqdist_matrix(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances float64 ``(N, K)``."""
-    return np.ascontiguousarray(_sqdist_soa(_soa(x), c).T)
 
 
 @njit(cache=True, nogil=True)
@@ -256,11 +258,8 @@ def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> fl
 
 
 @njit(cache=True, nogil=True)
-def map_de00(
-    cells: np.ndarray, cells_u: np.ndarray, pal: np.ndarray, pal_u: np.ndarray, ratio: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """CIEDE2000-nearest palette entry of each CIELAB row -> (int64 labels ``(N,)``, float64
-    ``(N, K)`` squared CIELAB distances).
+def map_de00(cells: np.ndarray, cells_u: np.ndarray, pal: np.ndarray, pal_u: np.ndarray, ratio: float) -> np.ndarray:
+    """CIEDE2000-nearest palette entry of each CIELAB row -> int64 labels ``(N,)``.
 
     ``cells_u``/``pal_u`` are the same colours in ``color.to_de_space``, where Euclidean
     distance approximates CIEDE2000. Entries whose squared distance there is below ``ratio``
@@ -268,10 +267,9 @@ def map_de00(
     nearest). Farther entries cannot win in practice, so CIEDE2000 runs on a few colours only.
     """
     n, k = cells.shape[0], pal.shape[0]
-    d2 = sqdist_matrix(cells, pal)
     labels = np.zeros(n, np.int64)
     if k == 1:
-        return labels, d2
+        return labels
     du = _sqdist_soa(_soa(cells_u), pal_u)  # (K, N)
     for i in range(n):
         best, bd = 0, du[0, i]
@@ -289,17 +287,18 @@ def map_de00(
             if e < pe:
                 pick, pe = j, e
         labels[i] = pick
-    return labels, d2
+    return labels
 
 
 @njit(cache=True, nogil=True)
 def despeckle_labels(
-    labels: np.ndarray, cost: np.ndarray, passes: int, min_neighbours: int, max_shift: float
+    labels: np.ndarray, cells: np.ndarray, pal: np.ndarray, passes: int, min_neighbours: int, max_shift: float
 ) -> np.ndarray:
     """Orphan removal on int64 ``(h, w)`` labels (-1 = transparent); see ``downsampling.despeckle``.
 
-    Every pass decides from the labels as they were at its start (a synchronous update).
-    ``cost`` is float64 ``(h*w, K)`` (squared CIELAB distances).
+    ``cells`` float64 ``(h*w, 3)`` and ``pal`` float64 ``(K, 3)`` are CIELAB; costs are squared
+    CIELAB distances, computed for orphans only. Every pass decides from the labels as they were
+    at its start (a synchronous update).
     """
     h, w = labels.shape
     out = labels.copy()
@@ -335,9 +334,11 @@ def despeckle_labels(
                 pick, pc = -1, np.inf
                 for t in range(8):
                     v = nbv[t]
-                    if v >= 0 and cost[flat, v] < pc:
-                        pick, pc = v, cost[flat, v]
-                if pick >= 0 and math.sqrt(pc) - math.sqrt(cost[flat, own]) <= max_shift:
+                    if v >= 0:
+                        c = _sq(cells, flat, pal, v)
+                        if c < pc:
+                            pick, pc = v, c
+                if pick >= 0 and math.sqrt(pc) - math.sqrt(_sq(cells, flat, pal, own)) <= max_shift:
                     out[y, x] = pick
                     changed = True
         if not changed:

@@ -196,24 +196,6 @@ def reduce_cells(
 _DE00_RATIO = 2.25
 
 
-def lab_sqdist(cells_lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
-    """Squared Euclidean CIELAB distance (CIE76^2) ``(N, 3)`` x ``(K, 3)`` -> float64 ``(N, K)``."""
-    return _kernels.sqdist_matrix(_f64(cells_lab), _f64(palette_lab))
-
-
-def nearest_labels(
-    cells_lab: np.ndarray, palette_lab: np.ndarray, cells_u: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`map_to_palette` that also returns the float64 ``(N, K)`` squared CIELAB distances.
-
-    ``cells_u``: optional precomputed ``to_de_space(cells_lab)``.
-    """
-    cells_lab = _f64(cells_lab)
-    palette_lab = _f64(palette_lab)
-    cells_u = _f64(to_de_space(cells_lab) if cells_u is None else cells_u)
-    return _kernels.map_de00(cells_lab, cells_u, palette_lab, _f64(to_de_space(palette_lab)), _DE00_RATIO)
-
-
 def map_to_palette(cells_lab: np.ndarray, palette_lab: np.ndarray, cells_u: np.ndarray | None = None) -> np.ndarray:
     """Index of the perceptually nearest (CIEDE2000) palette colour for each cell.
 
@@ -228,31 +210,42 @@ def map_to_palette(cells_lab: np.ndarray, palette_lab: np.ndarray, cells_u: np.n
     Returns:
         int64 ``(N,)`` indices into the palette.
     """
-    return nearest_labels(cells_lab, palette_lab, cells_u)[0]
+    cells_lab = _f64(cells_lab)
+    palette_lab = _f64(palette_lab)
+    cells_u = _f64(to_de_space(cells_lab) if cells_u is None else cells_u)
+    return _kernels.map_de00(cells_lab, cells_u, palette_lab, _f64(to_de_space(palette_lab)), _DE00_RATIO)
 
 
 def despeckle(
-    labels: np.ndarray, cost: np.ndarray, *, passes: int = 2, min_neighbours: int = 5, max_shift: float = np.inf
+    labels: np.ndarray,
+    cells_lab: np.ndarray,
+    palette_lab: np.ndarray,
+    *,
+    passes: int = 2,
+    min_neighbours: int = 5,
+    max_shift: float = np.inf,
 ) -> np.ndarray:
     """Remove orphan cells: a cell whose label differs from all its (opaque) neighbours takes
-    the neighbouring label that best fits its own colour.
+    the neighbouring label whose colour is closest (CIELAB) to its own.
 
     Args:
         labels: int ``(h, w)`` palette indices, -1 for transparent cells (left alone).
-        cost: float ``(h*w, K)`` distance from each cell's colour to each palette colour.
+        cells_lab: float ``(h*w, 3)`` CIELAB colour of each cell.
+        palette_lab: float ``(K, 3)`` CIELAB palette.
         passes: repeat count (a second pass catches adjacent orphans).
         min_neighbours: only cells with at least this many opaque neighbours are
             considered (5 = interior and edge cells, not corners or sprite tips).
         max_shift: an orphan is recoloured only when the best neighbouring colour is at most
-            this much farther (CIELAB distance, ``sqrt(cost)``) from the cell's colour than its
-            own label; larger differences are real details (highlights, eyes) and stay.
+            this much farther (CIELAB distance) from the cell's colour than its own label;
+            larger differences are real details (highlights, eyes) and stay.
 
     Returns:
-        int ``(h, w)`` cleaned labels (a new array). Thin lines (two or more equal
+        int64 ``(h, w)`` cleaned labels (a new array). Thin lines (two or more equal
         neighbours in a row) are never orphans, so contours survive.
     """
     return _kernels.despeckle_labels(
-        np.ascontiguousarray(labels, dtype=np.int64), _f64(cost), int(passes), int(min_neighbours), float(max_shift)
+        np.ascontiguousarray(labels, dtype=np.int64), _f64(cells_lab), _f64(palette_lab), int(passes),
+        int(min_neighbours), float(max_shift),
     )
 
 
@@ -292,7 +285,7 @@ def pixelate(
     rgb, weight = split_alpha(image)
     grid = reduce_cells(rgb, pixel_size, weight=weight)
     pal_lab = srgb_to_lab(palette)
-    labels, cost = assign_labels(grid, pal_lab, alpha_threshold=alpha_threshold, cleanup=cleanup)
+    labels = assign_labels(grid, pal_lab, alpha_threshold=alpha_threshold, cleanup=cleanup)
     return render(labels, palette, with_alpha=image.shape[2] == 4)
 
 
@@ -315,23 +308,20 @@ def assign_labels(
     alpha_threshold: int = 128,
     cleanup: bool = True,
     cells_lab: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-colour labels for a cell grid.
+) -> np.ndarray:
+    """Nearest-colour labels for a cell grid -> int64 ``(h, w)``, -1 = transparent.
 
-    Returns:
-        (int64 ``(h, w)`` labels with -1 = transparent, float64 ``(h*w, K)`` squared CIELAB
-        distances from each cell to each palette colour).
+    ``cells_lab``: optional precomputed float ``(h*w, 3)`` CIELAB of ``grid.colors``.
     """
     h, w = grid.colors.shape[:2]
     if cells_lab is None:
         cells_lab = srgb_to_lab(grid.colors.reshape(-1, 3))
-    labels, d2 = nearest_labels(cells_lab, palette_lab)
-    labels = labels.reshape(h, w)
+    labels = map_to_palette(cells_lab, palette_lab).reshape(h, w)
     opaque = opaque_mask(grid, alpha_threshold)
     labels[~opaque] = -1
     if cleanup:
-        labels = despeckle(labels, d2, max_shift=DESPECKLE_MAX_SHIFT)
-    return labels, d2
+        labels = despeckle(labels, cells_lab, palette_lab, max_shift=DESPECKLE_MAX_SHIFT)
+    return labels
 
 
 def render(labels: np.ndarray, palette: np.ndarray, *, with_alpha: bool) -> np.ndarray:

@@ -210,9 +210,8 @@ def label_cells(
 ) -> np.ndarray:
     """Step 6: int64 ``(h, w)`` palette indices, -1 for transparent cells."""
     if dither == "none":
-        labels, _ = assign_labels(grid, palette_lab, alpha_threshold=alpha_threshold, cleanup=cleanup,
-                                  cells_lab=cells_lab)
-        return labels
+        return assign_labels(grid, palette_lab, alpha_threshold=alpha_threshold, cleanup=cleanup,
+                             cells_lab=cells_lab)
     h, w = grid.colors.shape[:2]
     return dither_labels(cells_lab.reshape(h, w, 3), palette_lab, dither, opaque_mask(grid, alpha_threshold))
 

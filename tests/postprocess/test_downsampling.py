@@ -79,25 +79,33 @@ def test_alpha_threshold():
     assert pixelate(img, 4, PAL, alpha_threshold=101)[0, 0, 3] == 0
 
 
+# Three palette colours on the L* axis; cells take their label's colour unless a test says otherwise.
+_PAL_LAB = np.array([[10.0, 0.0, 0.0], [50.0, 0.0, 0.0], [90.0, 0.0, 0.0]])
+
+
+def _cells_like(labels: np.ndarray) -> np.ndarray:
+    return _PAL_LAB[np.maximum(labels, 0)].reshape(-1, 3).copy()
+
+
 def test_despeckle_removes_orphans_keeps_lines():
     labels = np.zeros((5, 7), np.int64)
     labels[2, 1] = 1  # orphan
     labels[:, 5] = 2  # one-cell-wide line
     labels[0, 0] = 1  # a corner has only 3 neighbours: kept (sprite tips, small images)
     labels[4, 3] = -1  # transparent cells are left alone
-    cost = np.zeros((35, 3))
-    out = despeckle(labels, cost)
+    out = despeckle(labels, _cells_like(labels), _PAL_LAB)
     assert out[2, 1] == 0
     assert out[0, 0] == 1
     assert out[4, 3] == -1
     np.testing.assert_array_equal(out[:, 5], 2)
+    assert labels[2, 1] == 1  # the input is not modified
 
 
 def test_despeckle_picks_the_best_fitting_neighbour():
     labels = np.array([[0, 0, 2], [0, 1, 2], [0, 0, 2]])
-    cost = np.zeros((9, 3))
-    cost[4] = [5.0, 0.0, 1.0]  # the orphan's own colour is closer to label 2
-    assert despeckle(labels, cost)[1, 1] == 2
+    cells = _cells_like(labels)
+    cells[4] = [80.0, 0.0, 0.0]  # the orphan's own colour is closer to label 2 (90) than to 0 (10)
+    assert despeckle(labels, cells, _PAL_LAB)[1, 1] == 2
 
 
 def test_pixel_size_one_is_identity_for_palette_images():
@@ -130,9 +138,10 @@ def test_errors():
 def test_despeckle_max_shift_keeps_a_distinct_detail():
     labels = np.zeros((3, 3), np.int64)
     labels[1, 1] = 1
-    cost = np.zeros((9, 2))
-    cost[:, 1] = 400.0  # label 1 is 20 CIELAB units from the background cells
-    cost[4] = [225.0, 0.0]  # the centre fits label 1 exactly, label 0 is 15 units away
-    assert despeckle(labels, cost)[1, 1] == 0  # default: every orphan goes
-    assert despeckle(labels, cost, max_shift=10.0)[1, 1] == 1  # 15 - 0 > 10: a real detail stays
-    assert despeckle(labels, cost, max_shift=20.0)[1, 1] == 0
+    pal = np.array([[50.0, 0.0, 0.0], [70.0, 0.0, 0.0]])  # label 1 is 20 CIELAB units from label 0
+    cells = pal[labels].reshape(-1, 3).copy()  # the centre fits label 1 exactly
+    assert despeckle(labels, cells, pal)[1, 1] == 0  # default: every orphan goes
+    assert despeckle(labels, cells, pal, max_shift=10.0)[1, 1] == 1  # 20 - 0 > 10: a real detail stays
+    assert despeckle(labels, cells, pal, max_shift=20.0)[1, 1] == 0  # 20 - 0 <= 20
+    cells[4] = [65.0, 0.0, 0.0]  # 5 from its label, 15 from the background: 15 - 5 = 10
+    assert despeckle(labels, cells, pal, max_shift=10.0)[1, 1] == 0
