@@ -104,9 +104,8 @@ def nearest(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def centroids(x: np.ndarray, w: np.ndarray, assign: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Weighted means of the rows of each cluster -> float64 ``(K, 3)``; empty clusters keep ``c``."""
-    k = c.shape[0]
+def _weighted_sums(x: np.ndarray, w: np.ndarray, assign: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group weight sums float64 ``(k,)`` and weighted row sums ``(k, 3)``."""
     ws = np.zeros(k)
     sums = np.zeros((k, 3))
     for i in range(x.shape[0]):
@@ -116,6 +115,14 @@ def centroids(x: np.ndarray, w: np.ndarray, assign: np.ndarray, c: np.ndarray) -
         sums[a, 0] += wi * x[i, 0]
         sums[a, 1] += wi * x[i, 1]
         sums[a, 2] += wi * x[i, 2]
+    return ws, sums
+
+
+@njit(cache=True, nogil=True)
+def centroids(x: np.ndarray, w: np.ndarray, assign: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Weighted means of the rows of each cluster -> float64 ``(K, 3)``; empty clusters keep ``c``."""
+    k = c.shape[0]
+    ws, sums = _weighted_sums(x, w, assign, k)
     for j in range(k):
         if ws[j] > 0:
             for t in range(3):
@@ -495,21 +502,14 @@ def minority_group(
         si = bad[order[s]]
         score = 0.0
         for t in range(nbad):
-            j = bad[t]
-            d0 = lab[j, 0] - lab[si, 0]
-            d1 = lab[j, 1] - lab[si, 1]
-            d2 = lab[j, 2] - lab[si, 2]
-            if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
-                score += excess[j]
+            if _sq(lab, bad[t], lab, si) <= r2:
+                score += excess[bad[t]]
         if score > best_score:
             best_seed, best_score = si, score
     mass = 0.0
     for t in range(nbad):
         j = bad[t]
-        d0 = lab[j, 0] - lab[best_seed, 0]
-        d1 = lab[j, 1] - lab[best_seed, 1]
-        d2 = lab[j, 2] - lab[best_seed, 2]
-        if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
+        if _sq(lab, j, lab, best_seed) <= r2:
             mass += w[j]
             out[0] += w[j] * x[j, 0]
             out[1] += w[j] * x[j, 1]
@@ -794,15 +794,10 @@ def bin_means(colors: np.ndarray, weights: np.ndarray, bits: int) -> tuple[np.nd
         if slot[b] == 0:
             slot[b] = m
             m += 1
-    ws = np.zeros(m)
-    sums = np.zeros((m, 3))
+    assign = np.empty(colors.shape[0], np.int64)
     for i in range(colors.shape[0]):
-        j = slot[code[i]]
-        wi = weights[i]
-        ws[j] += wi
-        sums[j, 0] += wi * colors[i, 0]
-        sums[j, 1] += wi * colors[i, 1]
-        sums[j, 2] += wi * colors[i, 2]
+        assign[i] = slot[code[i]]
+    ws, sums = _weighted_sums(colors, weights, assign, m)
     for j in range(m):
         for t in range(3):
             sums[j, t] /= ws[j]

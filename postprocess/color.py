@@ -14,6 +14,20 @@ import cv2
 import numpy as np
 
 from postprocess import _kernels
+# CIEDE2000 constants, shared with the scalar kernel ``_kernels.de00``.
+from postprocess._kernels import (
+    _COS6,
+    _COS30,
+    _COS63,
+    _INV_RAD25,
+    _POW25_7,
+    _RAD30,
+    _RAD275,
+    _SIN6,
+    _SIN30,
+    _SIN63,
+    _TWO_PI,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +117,6 @@ def lab_chroma(lab: np.ndarray) -> np.ndarray:
     return np.hypot(lab[..., 1], lab[..., 2])
 
 
-_TWO_PI = 2.0 * np.pi
-_POW25_7 = 25.0**7
-_COS30, _SIN30 = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
-_COS6, _SIN6 = np.cos(np.radians(6.0)), np.sin(np.radians(6.0))
-_COS63, _SIN63 = np.cos(np.radians(63.0)), np.sin(np.radians(63.0))
-_RAD275 = np.radians(275.0)
-_INV_RAD25 = 1.0 / np.radians(25.0)
-_RAD30 = np.radians(30.0)
 
 
 def _pow7(x: np.ndarray) -> np.ndarray:
