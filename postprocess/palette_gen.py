@@ -17,22 +17,24 @@ Automatic palette size (``n_colors=None``)
     The smoothing and the 3 % floor make ``k`` stable under sensor noise.
 
 Fitting (:func:`fit_palette`)
-    1. Samples are the distinct colours (cells in the pipeline) with weights. A coarse
-       stage merges them into 16-level RGB bins (weighted means) and runs weighted
+    1. Samples are weighted colours (in the pipeline: the cells, with their unrounded CIELAB).
+       A coarse stage merges them into 16-level RGB bins (weighted means) and runs weighted
        k-means++ (seeded by ``seed``) + Lloyd in CIELAB there: fast and deterministic.
     2. Minority colours (applied after the separation of step 3): only ``k - round(0.34 k)``
-       centres come from k-means++; the others are added one at a time at the largest group of *mis-coloured* samples
+       centres come from k-means++; the others are added one at a time at the largest group
+       of *mis-coloured* samples
        (chromatic samples whose nearest centre has a clearly different hue or much less
        chroma, e.g. a face drawn grey) holding >= 1 % of the weight, or else drawn as in
        k-means++. So a small skin or saturated region gets its own colour.
     3. Separation: while two centres are closer than ``min_delta_e`` they are merged and
        the freed slot is re-seeded at the worst-represented sample (preferring one that
        is itself distinct), so the palette keeps its size but stops wasting slots.
-    4. Fine stage on the samples (merged into 64-level RGB bins above 1024 colours), in
+    4. Fine stage on the samples (merged into 64-level RGB bins above 16384 samples), in
        :func:`to_de_space` (chroma compressed like CIEDE2000, so Euclidean distance
        approximates the fidelity measure): three Lloyd steps, two Weiszfeld (geometric-median)
        steps, since fidelity is a *mean* ΔE00, then one step that assigns by CIEDE2000
-       exactly as the final mapping does.
+       exactly as the final mapping does. The loops run as compiled kernels
+       (:mod:`postprocess._kernels`).
     5. Remaining close pairs are pushed apart along their difference until they are
        ``min_delta_e`` (CIEDE2000) apart; the lighter cluster moves more.
     6. Vividness: a centroid of different hues is greyer than its members, so each
