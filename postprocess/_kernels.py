@@ -839,3 +839,84 @@ def restore_chroma(
                 out[j, 1] *= f
                 out[j, 2] *= f
     return out
+
+
+@njit(cache=True, nogil=True)
+def _weighted_cell_sums(
+    flat: np.ndarray, weight: np.ndarray, p: int, grey: np.ndarray, thr: np.ndarray, use_thr: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell weight sums ``(h, w)`` and weighted RGB sums ``(h, w, 3)`` of a uint8 ``(H, W * 3)``
+    image; with ``use_thr`` only pixels whose ``grey`` exceeds their cell's ``thr`` count. Rows are
+    accumulated into column buffers (contiguous multiply-adds), folded once per cell row."""
+    big_h, big_w = weight.shape
+    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
+    wsum = np.zeros((h, w))
+    sums = np.zeros((h, w, 3))
+    acc = np.zeros(big_w * 3)
+    accw = np.zeros(big_w)
+    w3 = np.empty(big_w * 3)
+    tcol = np.zeros(big_w)
+    for cy in range(h):
+        acc[:] = 0.0
+        accw[:] = 0.0
+        if use_thr:
+            for x in range(big_w):
+                tcol[x] = thr[cy, x // p]
+        for y in range(cy * p, min(cy * p + p, big_h)):
+            row = flat[y]
+            for x in range(big_w):
+                m = np.float64(weight[y, x])
+                if use_thr and not grey[y, x] > tcol[x]:
+                    m = 0.0
+                accw[x] += m
+                w3[3 * x] = m
+                w3[3 * x + 1] = m
+                w3[3 * x + 2] = m
+            for i in range(big_w * 3):
+                acc[i] += w3[i] * row[i]
+        for cx in range(w):
+            for x in range(cx * p, min(cx * p + p, big_w)):
+                wsum[cy, cx] += accw[x]
+                for c in range(3):
+                    sums[cy, cx, c] += acc[3 * x + c]
+    return wsum, sums
+
+
+@njit(cache=True, nogil=True)
+def reduce_cells_weighted(
+    rgb: np.ndarray, weight: np.ndarray, grey: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`reduce_cells_u8` with per-pixel weights (alpha / 255): transparent pixels do not count.
+
+    ``rgb`` C-contiguous uint8 ``(H, W, 3)``, ``weight`` float32 ``(H, W)`` in [0, 1], ``grey``
+    uint8 ``(H, W)``. Returns float64 ``(h, w, 3)`` weighted cell means, bright-half and
+    dark-half means (the bright half: grey level above the cell's weighted mean luma; an empty
+    half takes the mean; an empty cell is 0), float64 ``(h, w)`` the bright share of the weight,
+    and float64 ``(h, w)`` the summed weight.
+    """
+    big_h, big_w = grey.shape
+    flat = rgb.reshape(big_h, big_w * 3)
+    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
+    ym = np.zeros((h, w))
+    s0, sums = _weighted_cell_sums(flat, weight, p, grey, ym, False)
+    mean = np.zeros((h, w, 3))
+    for cy in range(h):
+        for cx in range(w):
+            if s0[cy, cx] > 1e-12:
+                for c in range(3):
+                    mean[cy, cx, c] = sums[cy, cx, c] / s0[cy, cx]
+            ym[cy, cx] = 0.299 * mean[cy, cx, 0] + 0.587 * mean[cy, cx, 1] + 0.114 * mean[cy, cx, 2]
+    h0, hsum = _weighted_cell_sums(flat, weight, p, grey, ym, True)
+    hi = np.empty((h, w, 3))
+    lo = np.empty((h, w, 3))
+    frac = np.zeros((h, w))
+    for cy in range(h):
+        for cx in range(w):
+            tot, hw = s0[cy, cx], h0[cy, cx]
+            if tot > 1e-12:
+                frac[cy, cx] = hw / tot
+            for c in range(3):
+                hi[cy, cx, c] = hsum[cy, cx, c] / hw if hw > 1e-12 else mean[cy, cx, c]
+                rest = tot - hw
+                lo[cy, cx, c] = (sums[cy, cx, c] - hsum[cy, cx, c]) / rest if rest > 1e-12 else mean[cy, cx, c]
+    return mean, hi, lo, frac, s0

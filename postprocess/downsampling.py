@@ -88,9 +88,6 @@ def check_palette(palette: np.ndarray, name: str = "palette") -> np.ndarray:
     return np.ascontiguousarray(palette)
 
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # the weights of cv2.COLOR_RGB2GRAY
-
-
 def _f64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
@@ -124,28 +121,16 @@ def _reduce_opaque(
 def _reduce_weighted(
     rgb: np.ndarray, p: int, weight: np.ndarray, prev_side: np.ndarray | None, side_band: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Alpha-weighted reduction (transparent pixels do not count); zero-weight padding for remainders."""
+    """Alpha-weighted reduction (transparent pixels do not count); partial cells over their real pixels."""
     big_h, big_w = rgb.shape[:2]
-    h, w = -(-big_h // p), -(-big_w // p)
-    pad = ((0, h * p - big_h), (0, w * p - big_w))
-    wt = np.pad(weight.astype(np.float32, copy=False), pad)
-    x = np.pad(rgb.astype(np.float32), pad + ((0, 0),))
-    y = np.pad(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(np.float32), pad)
-    xw = x * wt[..., None]
-    s = cv2.resize(np.dstack([xw, wt]), (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, 4)
-    s0 = s[..., 3]
-    mean = s[..., :3] / np.maximum(s0, 1e-12)[..., None]
-    ym = mean @ _LUMA
-    mask = (y.reshape(h, p, w, p) > ym[:, None, :, None]).reshape(h * p, w * p).astype(np.float32) * wt
-    sh = cv2.resize(np.dstack([x * mask[..., None], mask]), (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, 4)
-    hi0 = sh[..., 3]
-    frac_hi = hi0 / np.maximum(s0, 1e-12)
-    hi_mean = sh[..., :3] / np.maximum(hi0, 1e-12)[..., None]
-    lo_mean = (s[..., :3] - sh[..., :3]) / np.maximum(s0 - hi0, 1e-12)[..., None]
+    rgb = np.ascontiguousarray(rgb)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    mean, hi_mean, lo_mean, frac_hi, s0 = _kernels.reduce_cells_weighted(
+        rgb, np.ascontiguousarray(weight, dtype=np.float32), grey, p
+    )
     colors, side = _edge_aware(mean, hi_mean, lo_mean, frac_hi, prev_side, side_band)
-    empty = s0 <= 1e-6
-    colors[empty] = 0.0
-    coverage = s0 * (p * p) / _cell_area(big_h, big_w, p)
+    colors[s0 <= 1e-6] = 0.0
+    coverage = s0 / _cell_area(big_h, big_w, p)
     return colors, np.clip(coverage, 0.0, 1.0).astype(np.float32), side
 
 

@@ -138,7 +138,7 @@ def prepare_cells(
     if image.shape[2] == 4:
         alpha = image[..., 3]
         if keep_alpha:
-            rgb = image[..., :3]
+            rgb = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGBA2RGB)  # contiguous, alpha dropped
             weight = None if bool((alpha == 255).all()) else alpha.astype(np.float32) / 255.0
         else:
             a = alpha.astype(np.float32)[..., None] / 255.0

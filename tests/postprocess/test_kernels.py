@@ -339,3 +339,29 @@ def test_restore_chroma_member_chroma_then_target():
     tgt = K.restore_chroma(lab, w, c, assign, 20.0, 1.04)
     have = (0.8 * np.hypot(*out[0, 1:]) + 0.2 * np.hypot(*out[1, 1:]))
     np.testing.assert_allclose(tgt[:, 1:], out[:, 1:] * min(max(1.04 * 20.0 / have, 1.0), 1.3))
+
+
+def test_reduce_cells_weighted_matches_array_definition(rng):
+    img = rng.integers(0, 256, (21, 19, 3), dtype=np.uint8)  # partial last cells at p=8
+    wt = rng.random((21, 19)).astype(np.float32)
+    wt[:8, :8] = 0.0  # a fully transparent cell
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    mean, hi, lo, frac, s0 = K.reduce_cells_weighted(img, wt, grey, 8)
+    assert mean.shape == (3, 3, 3) and s0.shape == (3, 3)
+    for cy in range(3):
+        for cx in range(3):
+            sl = (slice(cy * 8, cy * 8 + 8), slice(cx * 8, cx * 8 + 8))
+            px = img[sl].reshape(-1, 3).astype(np.float64)
+            w = wt[sl].reshape(-1).astype(np.float64)
+            g = grey[sl].reshape(-1)
+            assert s0[cy, cx] == pytest.approx(w.sum())
+            if w.sum() == 0:
+                assert mean[cy, cx].tolist() == [0.0, 0.0, 0.0] and frac[cy, cx] == 0.0
+                continue
+            m = (w[:, None] * px).sum(0) / w.sum()
+            bright = (g > m @ [0.299, 0.587, 0.114]) * w
+            np.testing.assert_allclose(mean[cy, cx], m, rtol=1e-9)
+            assert frac[cy, cx] == pytest.approx(bright.sum() / w.sum())
+            np.testing.assert_allclose(hi[cy, cx], (bright[:, None] * px).sum(0) / bright.sum(), rtol=1e-9)
+            dark = w - bright
+            np.testing.assert_allclose(lo[cy, cx], (dark[:, None] * px).sum(0) / dark.sum(), rtol=1e-9)
