@@ -34,6 +34,7 @@ __all__ = [
     "kmeanspp",
     "bin_means",
     "restore_chroma",
+    "reduce_cells_weighted",
 ]
 
 _TWO_PI = 2.0 * math.pi
