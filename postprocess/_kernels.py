@@ -22,6 +22,7 @@ __all__ = [
     "weiszfeld",
     "min_sqdist_update",
     "de00",
+    "de00_sq",
     "map_de00",
     "despeckle_labels",
     "reduce_cells_u8",
@@ -35,6 +36,9 @@ __all__ = [
     "bin_means",
     "restore_chroma",
     "reduce_cells_weighted",
+    "srgb_u8_to_xyzn",
+    "srgb_float_to_xyzn",
+    "xyzn_to_lab",
 ]
 
 _TWO_PI = 2.0 * math.pi
@@ -184,16 +188,24 @@ def _pow7(v: float) -> float:
     return v2 * v2 * v2 * v
 
 
+#: ``cos`` of 125 degrees: below that mean hue, CIEDE2000's rotation term is negligible (see :func:`de00_sq`).
+_COS125 = math.cos(math.radians(125.0))
+
+
 @njit(cache=True, nogil=True)
-def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> float:
-    """CIEDE2000 between two CIELAB colours (Sharma, Wu and Dalal 2005; kL = kC = kH = 1).
+def de00_sq(l1: float, a1: float, b1: float, cab1: float, l2: float, a2: float, b2: float, cab2: float) -> float:
+    """Squared CIEDE2000 between two CIELAB colours given their chromas ``cab = hypot(a*, b*)``
+    (Sharma, Wu and Dalal 2005; kL = kC = kH = 1). :func:`de00` is its square root.
 
     Same formula as :func:`postprocess.color.delta_e00` with fewer transcendentals: the hue
     difference term comes from ``dH'^2 = 2 (C1' C2' - a1' a2' - b1 b2)`` with the sign of the
     cross product, and the mean hue's cosine and sine from the bisector of the two hue
-    directions (which is what the formula's +-180 degree cases select).
+    directions (which is what the formula's +-180 degree cases select). The rotation term
+    ``R_T`` has the factor ``exp(-((h' - 275) / 25)^2)``, below 2.4e-16 for a mean hue
+    ``h' < 125`` degrees; it is skipped there (the result moves by at most one rounding step),
+    which saves the arctangent, exponential and sine for reds, oranges, skin and yellows.
     """
-    c_bar = 0.5 * (math.sqrt(a1 * a1 + b1 * b1) + math.sqrt(a2 * a2 + b2 * b2))
+    c_bar = 0.5 * (cab1 + cab2)
     c7 = _pow7(c_bar)
     g1 = 1.5 - 0.5 * math.sqrt(c7 / (c7 + _POW25_7))
     a1p = g1 * a1
@@ -232,9 +244,6 @@ def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> fl
                 h2p += _TWO_PI
             hm = 0.5 * (h1p + h2p)
             co1, si1 = math.cos(hm), math.sin(hm)
-    hbp = math.atan2(si1, co1)
-    if hbp < 0.0:
-        hbp += _TWO_PI
     lbp = 0.5 * (l1 + l2)
     cbp = 0.5 * (c1p + c2p)
     co2 = co1 * co1 - si1 * si1
@@ -250,19 +259,28 @@ def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> fl
         + 0.32 * (co3 * _COS6 - si3 * _SIN6)
         - 0.20 * (co4 * _COS63 + si4 * _SIN63)
     )
-    z = (hbp - _RAD275) * _INV_RAD25
-    d_theta = _RAD30 * math.exp(-(z * z))
-    cbp7 = _pow7(cbp)
-    rc = 2.0 * math.sqrt(cbp7 / (cbp7 + _POW25_7))
     lb50 = (lbp - 50.0) ** 2
     sl = 1.0 + 0.015 * lb50 / math.sqrt(20.0 + lb50)
     sc = 1.0 + 0.045 * cbp
     sh = 1.0 + 0.015 * cbp * t
-    rt = -math.sin(2.0 * d_theta) * rc
     tl = dlp / sl
     tc = dcp / sc
     th = dhp / sh
-    return math.sqrt(max(tl * tl + tc * tc + th * th + rt * tc * th, 0.0))
+    rt = 0.0
+    if not (si1 >= 0.0 and co1 > _COS125):
+        hbp = math.atan2(si1, co1)
+        if hbp < 0.0:
+            hbp += _TWO_PI
+        z = (hbp - _RAD275) * _INV_RAD25
+        cbp7 = _pow7(cbp)
+        rt = -math.sin(2.0 * _RAD30 * math.exp(-(z * z))) * 2.0 * math.sqrt(cbp7 / (cbp7 + _POW25_7))
+    return max(tl * tl + tc * tc + th * th + rt * tc * th, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def de00(l1: float, a1: float, b1: float, l2: float, a2: float, b2: float) -> float:
+    """CIEDE2000 between two CIELAB colours (kL = kC = kH = 1); see :func:`de00_sq`."""
+    return math.sqrt(de00_sq(l1, a1, b1, math.sqrt(a1 * a1 + b1 * b1), l2, a2, b2, math.sqrt(a2 * a2 + b2 * b2)))
 
 
 @njit(cache=True, nogil=True)
@@ -279,19 +297,34 @@ def map_de00(cells: np.ndarray, cells_u: np.ndarray, pal: np.ndarray, pal_u: np.
     if k == 1:
         return labels
     du = _sqdist_soa(_soa(cells_u), pal_u)  # (K, N)
+    bd = du[0].copy()
+    for j in range(1, k):  # nearest in the approximate space, samples innermost (vectorised)
+        row = du[j]
+        for i in range(n):
+            lt = row[i] < bd[i]
+            bd[i] = row[i] if lt else bd[i]
+            labels[i] = j if lt else labels[i]
+    lim = ratio * bd
+    ncand = np.zeros(n, np.int64)
+    for j in range(k):
+        row = du[j]
+        for i in range(n):
+            ncand[i] += row[i] < lim[i]
+    pc = np.empty(k)
+    for j in range(k):
+        pc[j] = math.sqrt(pal[j, 1] * pal[j, 1] + pal[j, 2] * pal[j, 2])
     for i in range(n):
-        best, bd = 0, du[0, i]
-        for j in range(1, k):
-            if du[j, i] < bd:
-                best, bd = j, du[j, i]
-        lim = ratio * bd
-        pick, pe = best, -1.0
+        if ncand[i] < 2:
+            continue
+        best = labels[i]
+        l1, a1, b1 = cells[i, 0], cells[i, 1], cells[i, 2]
+        c1 = math.sqrt(a1 * a1 + b1 * b1)
+        pick = best
+        pe = de00_sq(l1, a1, b1, c1, pal[best, 0], pal[best, 1], pal[best, 2], pc[best])
         for j in range(k):
-            if j == best or du[j, i] >= lim:
+            if j == best or du[j, i] >= lim[i]:
                 continue
-            if pe < 0.0:
-                pe = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[best, 0], pal[best, 1], pal[best, 2])
-            e = de00(cells[i, 0], cells[i, 1], cells[i, 2], pal[j, 0], pal[j, 1], pal[j, 2])
+            e = de00_sq(l1, a1, b1, c1, pal[j, 0], pal[j, 1], pal[j, 2], pc[j])
             if e < pe:
                 pick, pe = j, e
         labels[i] = pick
@@ -921,3 +954,61 @@ def reduce_cells_weighted(
                 rest = tot - hw
                 lo[cy, cx, c] = (sums[cy, cx, c] - hsum[cy, cx, c]) / rest if rest > 1e-12 else mean[cy, cx, c]
     return mean, hi, lo, frac, s0
+
+
+@njit(cache=True, nogil=True)
+def srgb_u8_to_xyzn(rgb: np.ndarray, lut: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """uint8 sRGB rows ``(N, 3)`` -> float64 ``(N, 3)`` CIE XYZ divided by the white point.
+    ``lut``: linear light of the 256 levels; ``m``: float64 ``(3, 3)`` sRGB -> normalised XYZ."""
+    n = rgb.shape[0]
+    out = np.empty((n, 3))
+    for i in range(n):
+        r, g, b = lut[rgb[i, 0]], lut[rgb[i, 1]], lut[rgb[i, 2]]
+        for c in range(3):
+            out[i, c] = r * m[c, 0] + g * m[c, 1] + b * m[c, 2]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def srgb_float_to_xyzn(rgb: np.ndarray, fine: np.ndarray, steps: float, m: np.ndarray) -> np.ndarray:
+    """:func:`srgb_u8_to_xyzn` for float64 sRGB rows ``(N, 3)`` in [0, 255].
+
+    Linear light comes from linear interpolation in ``fine``, the exact curve at multiples of
+    ``1 / steps`` (exact at those points, so at every uint8 level; within 1e-8 between them).
+    Below 0 the interpolation continues the curve's linear segment exactly; above 255 the power
+    law itself is used.
+    """
+    n = rgb.shape[0]
+    flat = rgb.reshape(-1)
+    lin = np.empty(flat.shape[0])
+    last = fine.shape[0] - 2
+    for i in range(flat.shape[0]):  # branch-free: the compiler vectorises it
+        t = flat[i] * steps
+        j = min(max(int(t), 0), last)
+        lin[i] = fine[j] + (t - j) * (fine[j + 1] - fine[j])
+    for i in range(flat.shape[0]):
+        if flat[i] > 255.0:
+            lin[i] = ((flat[i] / 255.0 + 0.055) / 1.055) ** 2.4
+    out = np.empty((n, 3))
+    for i in range(n):
+        r, g, b = lin[3 * i], lin[3 * i + 1], lin[3 * i + 2]
+        for c in range(3):
+            out[i, c] = r * m[c, 0] + g * m[c, 1] + b * m[c, 2]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def xyzn_to_lab(xyz: np.ndarray, cube_root: np.ndarray, eps: float, kappa: float) -> np.ndarray:
+    """White-normalised XYZ ``(N, 3)`` and its element-wise cube root -> float64 CIELAB ``(N, 3)``
+    (the cube root comes from numpy, whose vectorised ``cbrt`` is several times faster)."""
+    n = xyz.shape[0]
+    out = np.empty((n, 3))
+    f = np.empty(3)
+    for i in range(n):
+        for c in range(3):
+            v = xyz[i, c]
+            f[c] = cube_root[i, c] if v > eps else (kappa * v + 16.0) / 116.0
+        out[i, 0] = 116.0 * f[1] - 16.0
+        out[i, 1] = 500.0 * (f[0] - f[1])
+        out[i, 2] = 200.0 * (f[1] - f[2])
+    return out

@@ -95,6 +95,23 @@ def test_de00_matches_vectorised_formula(rng):
     assert K.de00(50.0, 2.6772, -79.7751, 50.0, 0.0, -82.7485) == pytest.approx(2.0425, abs=1e-4)
 
 
+def test_de00_sq_rotation_term_skipped_only_where_negligible(rng):
+    # Mean hues all round the circle, the blue region (where R_T matters) included.
+    h = np.radians(np.arange(0.0, 360.0, 0.5))
+    c = rng.uniform(5, 80, len(h))
+    a = np.column_stack([rng.uniform(20, 80, len(h)), c * np.cos(h), c * np.sin(h)])
+    b = a + rng.normal(0, 3, a.shape)
+    ref = delta_e00(a, b) ** 2
+    got = np.array([K.de00_sq(*a[i], np.hypot(a[i, 1], a[i, 2]), *b[i], np.hypot(b[i, 1], b[i, 2]))
+                    for i in range(len(h))])
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+    # Sharma et al. (2005) pair 7 has a blue mean hue (the rotation term is in use): 2.3669.
+    p = (50.0, 0.0, 0.0, 0.0, 50.0, -1.0, 2.0, np.hypot(1.0, 2.0))
+    assert np.sqrt(K.de00_sq(*p)) == pytest.approx(2.3669, abs=1e-4)
+    q = (50.0, 2.5, 0.0, 2.5, 50.0, 0.0, -2.5, 2.5)  # pair 17: mean hue 315 degrees, 4.3065
+    assert np.sqrt(K.de00_sq(*q)) == pytest.approx(4.3065, abs=1e-4)
+
+
 def test_map_de00_picks_the_ciede2000_nearest_candidate(rng):
     cells = np.column_stack([rng.uniform(0, 100, 2000), rng.uniform(-60, 60, 2000), rng.uniform(-60, 60, 2000)])
     pal = np.column_stack([rng.uniform(0, 100, 9), rng.uniform(-60, 60, 9), rng.uniform(-60, 60, 9)])
@@ -365,3 +382,31 @@ def test_reduce_cells_weighted_matches_array_definition(rng):
             np.testing.assert_allclose(hi[cy, cx], (bright[:, None] * px).sum(0) / bright.sum(), rtol=1e-9)
             dark = w - bright
             np.testing.assert_allclose(lo[cy, cx], (dark[:, None] * px).sum(0) / dark.sum(), rtol=1e-9)
+
+
+def _plain_lab(rgb: np.ndarray) -> np.ndarray:
+    """The textbook sRGB (D65) -> CIELAB, power law per value."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0.04045) + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16.0) / 116.0)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
+
+
+def test_srgb_kernels_match_the_power_law(rng):
+    from postprocess import color
+
+    u8 = rng.integers(0, 256, (3000, 3), dtype=np.uint8)
+    xyz = K.srgb_u8_to_xyzn(u8, color._LIN_LUT, color._RGB_TO_XYZN)
+    np.testing.assert_allclose(K.xyzn_to_lab(xyz, np.cbrt(xyz), color._EPS, color._KAPPA), _plain_lab(u8),
+                               rtol=0, atol=1e-10)
+    # Float input: interpolated between the exact points (every 1/64), out-of-range values by formula.
+    fl = np.vstack([rng.uniform(0, 255, (3000, 3)), [[0.0, 255.0, 0.01], [-4.0, 300.0, 128.0]]])
+    xyz = K.srgb_float_to_xyzn(fl, color._LIN_FINE, float(color._FINE_STEPS), color._RGB_TO_XYZN)
+    lab = K.xyzn_to_lab(xyz, np.cbrt(xyz), color._EPS, color._KAPPA)
+    np.testing.assert_allclose(lab, _plain_lab(fl), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(lab[-2:], _plain_lab(fl[-2:]), rtol=0, atol=1e-9)
+    # Integer-valued floats hit the exact points.
+    np.testing.assert_array_equal(color.srgb_to_lab(u8.astype(np.float32)), color.srgb_to_lab(u8))
