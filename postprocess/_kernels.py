@@ -25,12 +25,15 @@ __all__ = [
     "de00_sq",
     "map_de00",
     "despeckle_labels",
+    "luma_u8",
     "reduce_cells_u8",
     "minority_group",
     "pairwise_de00",
     "edge_aware",
-    "chroma_warp",
+    "scaled_chroma",
+    "rescale_chroma",
     "repel",
+    "hue_and_chroma_u8",
     "hue_families_k",
     "kmeanspp",
     "bin_means",
@@ -413,15 +416,23 @@ def _cell_sums(flat: np.ndarray, p: int, channels: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _bright_sums(flat: np.ndarray, grey: np.ndarray, p: int, thr: np.ndarray) -> np.ndarray:
-    """Per-cell sums of the RGB of the pixels whose ``grey`` exceeds their cell's ``thr``, and
+def luma_u8(r: np.uint8, g: np.uint8, b: np.uint8) -> np.int64:
+    """Rec. 601 luma of one uint8 pixel, rounded: ``(9798 R + 19235 G + 3735 B + 2^14) >> 15``
+    (bit-identical to ``cv2.COLOR_RGB2GRAY`` on all 2^24 colours)."""
+    return (np.int64(r) * 9798 + np.int64(g) * 19235 + np.int64(b) * 3735 + 16384) >> 15
+
+
+@njit(cache=True, nogil=True)
+def _bright_sums(flat: np.ndarray, p: int, thr: np.ndarray) -> np.ndarray:
+    """Per-cell sums of the RGB of the pixels whose :func:`luma_u8` exceeds their cell's ``thr``, and
     their count -> int64 ``(h, w, 4)``. Branch-free masks (the comparison is a coin flip at edges)."""
-    big_h, big_w = grey.shape
+    big_h, big_w = flat.shape[0], flat.shape[1] // 3
     h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
     out = np.zeros((h, w, 4), np.int64)
     acc = np.zeros(big_w * 3, np.int32)
     cnt = np.zeros(big_w, np.int32)
-    tcol = np.empty(big_w, np.int64)
+    tcol = np.empty(big_w, np.int32)
+    lum = np.empty(big_w, np.int32)
     m3 = np.empty(big_w * 3, np.uint8)
     for cy in range(h):
         acc[:] = 0
@@ -430,9 +441,11 @@ def _bright_sums(flat: np.ndarray, grey: np.ndarray, p: int, thr: np.ndarray) ->
             tcol[x] = thr[cy, x // p]
         for y in range(cy * p, min(cy * p + p, big_h)):
             row = flat[y]
-            gr = grey[y]
+            for x in range(big_w):  # int32 lanes: the compiler vectorises the interleaved loads
+                lum[x] = (np.int32(row[3 * x]) * 9798 + np.int32(row[3 * x + 1]) * 19235
+                          + np.int32(row[3 * x + 2]) * 3735 + 16384) >> 15
             for x in range(big_w):
-                m = np.uint8(255) if np.int64(gr[x]) > tcol[x] else np.uint8(0)
+                m = np.uint8(255) if lum[x] > tcol[x] else np.uint8(0)
                 m3[3 * x] = m
                 m3[3 * x + 1] = m
                 m3[3 * x + 2] = m
@@ -450,17 +463,17 @@ def _bright_sums(flat: np.ndarray, grey: np.ndarray, p: int, thr: np.ndarray) ->
 
 @njit(cache=True, nogil=True)
 def reduce_cells_u8(
-    rgb: np.ndarray, grey: np.ndarray, p: int
+    rgb: np.ndarray, p: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-cell statistics of a C-contiguous uint8 ``(H, W, 3)`` image on a ``p``-pixel grid
     (partial last cells cover their real pixels only).
 
-    ``grey`` is uint8 ``(H, W)`` luma (``cv2.COLOR_RGB2GRAY``). Returns float64 ``(h, w, 3)``
-    cell means, the means of the pixels whose grey level exceeds ``floor`` of the cell's mean
+    Returns float64 ``(h, w, 3)`` cell means, the means of the pixels whose :func:`luma_u8`
+    exceeds ``floor`` of the cell's mean
     luma (``hi``) and of the others (``lo``; either is the cell mean when that half is empty),
     and float64 ``(h, w)`` the bright share.
     """
-    big_h, big_w = grey.shape
+    big_h, big_w = rgb.shape[0], rgb.shape[1]
     flat = rgb.reshape(big_h, big_w * 3)
     sums = _cell_sums(flat, p, 3)
     h, w = sums.shape[0], sums.shape[1]
@@ -475,7 +488,7 @@ def reduce_cells_u8(
             m0, m1, m2 = sums[cy, cx, 0] / n, sums[cy, cx, 1] / n, sums[cy, cx, 2] / n
             mean[cy, cx, 0], mean[cy, cx, 1], mean[cy, cx, 2] = m0, m1, m2
             thr[cy, cx] = math.floor(0.299 * m0 + 0.587 * m1 + 0.114 * m2)
-    bright = _bright_sums(flat, grey, p, thr)
+    bright = _bright_sums(flat, p, thr)
     hi = np.empty((h, w, 3))
     lo = np.empty((h, w, 3))
     frac = np.empty((h, w))
@@ -515,11 +528,12 @@ def minority_group(
     bad = np.empty(n, np.int64)
     nbad = 0
     for i in range(n):
-        ca = math.hypot(lab[i, 1], lab[i, 2])
+        ca = math.sqrt(lab[i, 1] * lab[i, 1] + lab[i, 2] * lab[i, 2])
         if ca < min_chroma:
             continue
         a = assign[i]
-        wrong = math.hypot(lab[i, 1] - c[a, 1], lab[i, 2] - c[a, 2])
+        da, db = lab[i, 1] - c[a, 1], lab[i, 2] - c[a, 2]
+        wrong = math.sqrt(da * da + db * db)
         e = w[i] * max(wrong - wrong_hue * (ca + 5.0), 0.0)
         if e > 0.0:
             excess[i] = e
@@ -616,19 +630,25 @@ def edge_aware(
 
 
 @njit(cache=True, nogil=True)
-def chroma_warp(x: np.ndarray, k: float, inverse: bool) -> np.ndarray:
-    """Rows of ``(N, 3)`` with (a*, b*) rescaled so chroma ``C`` becomes ``ln(1 + k C) / k``
-    (or, with ``inverse``, ``(exp(k C) - 1) / k``); ``L*`` and hue kept -> float64 ``(N, 3)``."""
+def scaled_chroma(x: np.ndarray, k: float) -> np.ndarray:
+    """``k * C`` of each CIELAB row of float64 ``(N, 3)``, ``C = sqrt(a*^2 + b*^2)`` -> float64 ``(N,)``."""
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = k * math.sqrt(x[i, 1] * x[i, 1] + x[i, 2] * x[i, 2])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rescale_chroma(x: np.ndarray, kc: np.ndarray, new_kc: np.ndarray, tiny: float) -> np.ndarray:
+    """Rows of ``(N, 3)`` with (a*, b*) scaled by ``new_kc / kc`` (1 where ``kc <= tiny``); ``L*``
+    and hue kept -> float64 ``(N, 3)``. With :func:`scaled_chroma` this is the chroma warp of
+    ``color.to_de_space``; the transcendental step between them runs vectorised in numpy."""
     out = np.empty((x.shape[0], 3))
     for i in range(x.shape[0]):
-        a, b = x[i, 1], x[i, 2]
-        c = math.hypot(a, b)
-        s = 1.0
-        if c > 1e-9:
-            s = (math.expm1(k * c) if inverse else math.log1p(k * c)) / k / c
+        s = new_kc[i] / kc[i] if kc[i] > tiny else 1.0
         out[i, 0] = x[i, 0]
-        out[i, 1] = a * s
-        out[i, 2] = b * s
+        out[i, 1] = x[i, 1] * s
+        out[i, 2] = x[i, 2] * s
     return out
 
 
@@ -687,6 +707,31 @@ def _ramp(lum: np.ndarray, w: np.ndarray, sel: np.ndarray, l_step: float, max_ra
         if sel[i]:
             var += w[i] * (lum[i] - mu) ** 2
     return min(max(1 + int(np.round(math.sqrt(var / sw) / l_step)), 1), max_ramp)
+
+
+@njit(cache=True, nogil=True)
+def hue_and_chroma_u8(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """HSV hue in degrees [0, 360) and ``V * S`` (= (max - min) / 255, in [0, 1]) of uint8 RGB rows
+    ``(N, 3)`` -> two float64 ``(N,)``; the hue follows OpenCV's float RGB -> HSV (red first, then
+    green; 0 for greys)."""
+    n = rgb.shape[0]
+    hue = np.zeros(n)
+    vs = np.empty(n)
+    for i in range(n):
+        r, g, b = np.int64(rgb[i, 0]), np.int64(rgb[i, 1]), np.int64(rgb[i, 2])
+        v = max(r, g, b)
+        diff = v - min(r, g, b)
+        vs[i] = diff / 255.0
+        if diff == 0:
+            continue
+        if v == r:
+            h = 60.0 * (g - b) / diff
+        elif v == g:
+            h = 120.0 + 60.0 * (b - r) / diff
+        else:
+            h = 240.0 + 60.0 * (r - g) / diff
+        hue[i] = h + 360.0 if h < 0.0 else h
+    return hue, vs
 
 
 @njit(cache=True, nogil=True)
@@ -851,10 +896,10 @@ def restore_chroma(
     for i in range(lab.shape[0]):
         a = assign[i]
         ws[a] += w[i]
-        wc[a] += w[i] * math.hypot(lab[i, 1], lab[i, 2])
+        wc[a] += w[i] * math.sqrt(lab[i, 1] * lab[i, 1] + lab[i, 2] * lab[i, 2])
     out = c.copy()
     for j in range(k):
-        cc = math.hypot(c[j, 1], c[j, 2])
+        cc = math.sqrt(c[j, 1] * c[j, 1] + c[j, 2] * c[j, 2])
         s = 1.0
         if cc > 1e-6 and ws[j] > 0:
             s = min(max((wc[j] / max(ws[j], 1e-12)) / max(cc, 1e-6), 1.0), 1.6)
@@ -864,7 +909,7 @@ def restore_chroma(
         have = 0.0
         tot = 0.0
         for j in range(k):
-            have += ws[j] * math.hypot(out[j, 1], out[j, 2])
+            have += ws[j] * math.sqrt(out[j, 1] * out[j, 1] + out[j, 2] * out[j, 2])
             tot += ws[j]
         have /= max(tot, 1e-12)
         if have > 1e-6:
@@ -877,10 +922,10 @@ def restore_chroma(
 
 @njit(cache=True, nogil=True)
 def _weighted_cell_sums(
-    flat: np.ndarray, weight: np.ndarray, p: int, grey: np.ndarray, thr: np.ndarray, use_thr: bool
+    flat: np.ndarray, weight: np.ndarray, p: int, thr: np.ndarray, use_thr: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-cell weight sums ``(h, w)`` and weighted RGB sums ``(h, w, 3)`` of a uint8 ``(H, W * 3)``
-    image; with ``use_thr`` only pixels whose ``grey`` exceeds their cell's ``thr`` count. Rows are
+    image; with ``use_thr`` only pixels whose :func:`luma_u8` exceeds their cell's ``thr`` count. Rows are
     accumulated into column buffers (contiguous multiply-adds), folded once per cell row."""
     big_h, big_w = weight.shape
     h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
@@ -900,7 +945,7 @@ def _weighted_cell_sums(
             row = flat[y]
             for x in range(big_w):
                 m = np.float64(weight[y, x])
-                if use_thr and not grey[y, x] > tcol[x]:
+                if use_thr and not luma_u8(row[3 * x], row[3 * x + 1], row[3 * x + 2]) > tcol[x]:
                     m = 0.0
                 accw[x] += m
                 w3[3 * x] = m
@@ -918,21 +963,20 @@ def _weighted_cell_sums(
 
 @njit(cache=True, nogil=True)
 def reduce_cells_weighted(
-    rgb: np.ndarray, weight: np.ndarray, grey: np.ndarray, p: int
+    rgb: np.ndarray, weight: np.ndarray, p: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`reduce_cells_u8` with per-pixel weights (alpha / 255): transparent pixels do not count.
 
-    ``rgb`` C-contiguous uint8 ``(H, W, 3)``, ``weight`` float32 ``(H, W)`` in [0, 1], ``grey``
-    uint8 ``(H, W)``. Returns float64 ``(h, w, 3)`` weighted cell means, bright-half and
+    ``rgb`` C-contiguous uint8 ``(H, W, 3)``, ``weight`` float32 ``(H, W)`` in [0, 1]. Returns float64 ``(h, w, 3)`` weighted cell means, bright-half and
     dark-half means (the bright half: grey level above the cell's weighted mean luma; an empty
     half takes the mean; an empty cell is 0), float64 ``(h, w)`` the bright share of the weight,
     and float64 ``(h, w)`` the summed weight.
     """
-    big_h, big_w = grey.shape
+    big_h, big_w = weight.shape
     flat = rgb.reshape(big_h, big_w * 3)
     h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
     ym = np.zeros((h, w))
-    s0, sums = _weighted_cell_sums(flat, weight, p, grey, ym, False)
+    s0, sums = _weighted_cell_sums(flat, weight, p, ym, False)
     mean = np.zeros((h, w, 3))
     for cy in range(h):
         for cx in range(w):
@@ -940,7 +984,7 @@ def reduce_cells_weighted(
                 for c in range(3):
                     mean[cy, cx, c] = sums[cy, cx, c] / s0[cy, cx]
             ym[cy, cx] = 0.299 * mean[cy, cx, 0] + 0.587 * mean[cy, cx, 1] + 0.114 * mean[cy, cx, 2]
-    h0, hsum = _weighted_cell_sums(flat, weight, p, grey, ym, True)
+    h0, hsum = _weighted_cell_sums(flat, weight, p, ym, True)
     hi = np.empty((h, w, 3))
     lo = np.empty((h, w, 3))
     frac = np.zeros((h, w))

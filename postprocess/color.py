@@ -114,7 +114,8 @@ def lab_to_srgb(lab: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
 
 def lab_chroma(lab: np.ndarray) -> np.ndarray:
     """C*ab = sqrt(a*^2 + b*^2) of a CIELAB array ``(..., 3)`` -> ``(...)`` float."""
-    return np.hypot(lab[..., 1], lab[..., 2])
+    a, b = lab[..., 1], lab[..., 2]
+    return np.sqrt(a * a + b * b)
 
 
 
@@ -198,7 +199,9 @@ _SC_K = 0.045
 def _warp(x: np.ndarray, inverse: bool) -> np.ndarray:
     x = np.asarray(x, np.float64)
     flat = np.ascontiguousarray(x.reshape(-1, 3))
-    return _kernels.chroma_warp(flat, _SC_K, inverse).reshape(x.shape)
+    kc = _kernels.scaled_chroma(flat, _SC_K)
+    new_kc = np.expm1(kc) if inverse else np.log1p(kc)  # numpy's vectorised transcendentals
+    return _kernels.rescale_chroma(flat, kc, new_kc, _SC_K * 1e-9).reshape(x.shape)
 
 
 def to_de_space(lab: np.ndarray) -> np.ndarray:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 
 from postprocess import _kernels
@@ -112,9 +111,7 @@ def _reduce_opaque(
     rgb: np.ndarray, p: int, prev_side: np.ndarray | None, side_band: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unweighted reduction of a uint8 ``(H, W, 3)`` image (partial last cells over their real pixels)."""
-    rgb = np.ascontiguousarray(rgb)
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    mean, hi_mean, lo_mean, frac_hi = _kernels.reduce_cells_u8(rgb, grey, p)
+    mean, hi_mean, lo_mean, frac_hi = _kernels.reduce_cells_u8(np.ascontiguousarray(rgb), p)
     return _edge_aware(mean, hi_mean, lo_mean, frac_hi, prev_side, side_band)
 
 
@@ -123,10 +120,8 @@ def _reduce_weighted(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Alpha-weighted reduction (transparent pixels do not count); partial cells over their real pixels."""
     big_h, big_w = rgb.shape[:2]
-    rgb = np.ascontiguousarray(rgb)
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     mean, hi_mean, lo_mean, frac_hi, s0 = _kernels.reduce_cells_weighted(
-        rgb, np.ascontiguousarray(weight, dtype=np.float32), grey, p
+        np.ascontiguousarray(rgb), np.ascontiguousarray(weight, dtype=np.float32), p
     )
     colors, side = _edge_aware(mean, hi_mean, lo_mean, frac_hi, prev_side, side_band)
     colors[s0 <= 1e-6] = 0.0

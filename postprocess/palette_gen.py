@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import logging
 
-import cv2
 import numpy as np
 
 from postprocess import _kernels as K
@@ -148,12 +147,14 @@ def auto_n_colors(colors: np.ndarray, weights: np.ndarray, lab: np.ndarray | Non
     Returns:
         int in ``[1, MAX_AUTO_COLORS]``, at most ``N``.
     """
+    if not isinstance(colors, np.ndarray) or colors.dtype != np.uint8 or colors.ndim != 2 or colors.shape[1] != 3:
+        raise TypeError(f"`colors` must be a uint8 array of shape (N, 3), got {getattr(colors, 'dtype', type(colors))} "
+                        f"{getattr(colors, 'shape', '')}")
     if lab is None:
         lab = srgb_to_lab(colors)
-    hsv = cv2.cvtColor(colors.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV).reshape(-1, 3)
-    hsv = hsv.astype(np.float64)
+    hue, chroma = K.hue_and_chroma_u8(np.ascontiguousarray(colors))
     k = K.hue_families_k(
-        np.ascontiguousarray(hsv[:, 0]), hsv[:, 1] * hsv[:, 2], np.ascontiguousarray(lab[:, 0], dtype=np.float64),
+        hue, chroma, np.ascontiguousarray(lab[:, 0], dtype=np.float64),
         np.ascontiguousarray(weights, dtype=np.float64), _HUE_KERNEL, _GREY_CHROMA, _FAMILY_MIN, _L_STEP, _MAX_RAMP,
     )
     return int(np.clip(k, 1, min(MAX_AUTO_COLORS, len(colors))))

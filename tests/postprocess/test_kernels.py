@@ -155,7 +155,7 @@ def test_despeckle_synchronous_passes():
 def test_reduce_cells_u8_matches_opencv_definitions(rng):
     img = rng.integers(0, 256, (37, 29, 3), dtype=np.uint8)  # partial last row and column at p=8
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    mean, hi, lo, frac = K.reduce_cells_u8(img, grey, 8)
+    mean, hi, lo, frac = K.reduce_cells_u8(img, 8)
     assert mean.shape == (5, 4, 3) and frac.shape == (5, 4)
     for cy in range(5):
         for cx in range(4):
@@ -171,7 +171,7 @@ def test_reduce_cells_u8_matches_opencv_definitions(rng):
 
 def test_reduce_cells_u8_flat_cell_has_no_bright_half():
     img = np.full((8, 8, 3), 77, np.uint8)
-    mean, hi, lo, frac = K.reduce_cells_u8(img, img[..., 0].copy(), 8)
+    mean, hi, lo, frac = K.reduce_cells_u8(img, 8)
     assert frac[0, 0] == 0.0
     assert mean[0, 0].tolist() == hi[0, 0].tolist() == lo[0, 0].tolist() == [77.0, 77.0, 77.0]
 
@@ -363,7 +363,7 @@ def test_reduce_cells_weighted_matches_array_definition(rng):
     wt = rng.random((21, 19)).astype(np.float32)
     wt[:8, :8] = 0.0  # a fully transparent cell
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    mean, hi, lo, frac, s0 = K.reduce_cells_weighted(img, wt, grey, 8)
+    mean, hi, lo, frac, s0 = K.reduce_cells_weighted(img, wt, 8)
     assert mean.shape == (3, 3, 3) and s0.shape == (3, 3)
     for cy in range(3):
         for cx in range(3):
@@ -410,3 +410,24 @@ def test_srgb_kernels_match_the_power_law(rng):
     np.testing.assert_allclose(lab[-2:], _plain_lab(fl[-2:]), rtol=0, atol=1e-9)
     # Integer-valued floats hit the exact points.
     np.testing.assert_array_equal(color.srgb_to_lab(u8.astype(np.float32)), color.srgb_to_lab(u8))
+
+
+def test_hue_and_chroma_u8_match_opencv_hsv(rng):
+    rgb = np.vstack([rng.integers(0, 256, (20000, 3), dtype=np.uint8),
+                     [[0, 0, 0], [255, 255, 255], [90, 90, 90], [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 0, 1]]])
+    rgb = rgb.astype(np.uint8)
+    hsv = cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    hue, vs = K.hue_and_chroma_u8(rgb)
+    dh = np.abs(hue - hsv[:, 0])
+    np.testing.assert_array_less(np.minimum(dh, 360.0 - dh), 5e-3)  # OpenCV computes in float32
+    assert ((hue >= 0.0) & (hue < 360.0)).all()
+    np.testing.assert_allclose(vs, hsv[:, 1].astype(np.float64) * hsv[:, 2], atol=1e-6)
+    assert hue[-7:-1].tolist() == [0.0, 0.0, 0.0, 0.0, 120.0, 240.0]
+    assert vs[-7:-4].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_luma_u8_is_opencv_grey(rng):
+    img = np.vstack([rng.integers(0, 256, (4000, 3), dtype=np.uint8),
+                     np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8)])
+    grey = cv2.cvtColor(img.reshape(-1, 1, 3), cv2.COLOR_RGB2GRAY).reshape(-1)
+    assert [K.luma_u8(*px) for px in img] == grey.astype(np.int64).tolist()

@@ -76,6 +76,8 @@ def test_auto_n_colors_flat_and_grey():
     grey = np.repeat(np.arange(0, 256, 4, dtype=np.uint8)[:, None], 3, 1)
     k = auto_n_colors(*unique_samples(grey))
     assert 3 <= k <= 6  # a black-to-white ramp gets a few greys (at most _MAX_RAMP)
+    with pytest.raises(TypeError, match="`colors` must be a uint8 array of shape"):
+        auto_n_colors(cols.astype(np.float64), w)
 
 
 def test_alpha_weights_exclude_transparent_pixels():
