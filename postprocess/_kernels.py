@@ -391,74 +391,11 @@ def despeckle_labels(
 
 
 @njit(cache=True, nogil=True)
-def _cell_sums(flat: np.ndarray, p: int, channels: int) -> np.ndarray:
-    """Per-cell sums of a uint8 ``(H, W * channels)`` array -> int64 ``(h, w, channels)``.
-
-    Rows are accumulated into a column buffer first (a contiguous, vectorisable loop); the
-    buffer is then folded into cells once per cell row.
-    """
-    big_h = flat.shape[0]
-    big_w = flat.shape[1] // channels
-    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
-    out = np.zeros((h, w, channels), np.int64)
-    acc = np.zeros(flat.shape[1], np.int32)
-    for cy in range(h):
-        acc[:] = 0
-        for y in range(cy * p, min(cy * p + p, big_h)):
-            row = flat[y]
-            for i in range(flat.shape[1]):
-                acc[i] += row[i]
-        for cx in range(w):
-            for x in range(cx * p, min(cx * p + p, big_w)):
-                for c in range(channels):
-                    out[cy, cx, c] += acc[x * channels + c]
-    return out
-
-
-@njit(cache=True, nogil=True)
-def luma_u8(r: np.uint8, g: np.uint8, b: np.uint8) -> np.int64:
+def luma_u8(r: np.uint8, g: np.uint8, b: np.uint8) -> np.int32:
     """Rec. 601 luma of one uint8 pixel, rounded: ``(9798 R + 19235 G + 3735 B + 2^14) >> 15``
-    (bit-identical to ``cv2.COLOR_RGB2GRAY`` on all 2^24 colours)."""
-    return (np.int64(r) * 9798 + np.int64(g) * 19235 + np.int64(b) * 3735 + 16384) >> 15
-
-
-@njit(cache=True, nogil=True)
-def _bright_sums(flat: np.ndarray, p: int, thr: np.ndarray) -> np.ndarray:
-    """Per-cell sums of the RGB of the pixels whose :func:`luma_u8` exceeds their cell's ``thr``, and
-    their count -> int64 ``(h, w, 4)``. Branch-free masks (the comparison is a coin flip at edges)."""
-    big_h, big_w = flat.shape[0], flat.shape[1] // 3
-    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
-    out = np.zeros((h, w, 4), np.int64)
-    acc = np.zeros(big_w * 3, np.int32)
-    cnt = np.zeros(big_w, np.int32)
-    tcol = np.empty(big_w, np.int32)
-    lum = np.empty(big_w, np.int32)
-    m3 = np.empty(big_w * 3, np.uint8)
-    for cy in range(h):
-        acc[:] = 0
-        cnt[:] = 0
-        for x in range(big_w):
-            tcol[x] = thr[cy, x // p]
-        for y in range(cy * p, min(cy * p + p, big_h)):
-            row = flat[y]
-            for x in range(big_w):  # int32 lanes: the compiler vectorises the interleaved loads
-                lum[x] = (np.int32(row[3 * x]) * 9798 + np.int32(row[3 * x + 1]) * 19235
-                          + np.int32(row[3 * x + 2]) * 3735 + 16384) >> 15
-            for x in range(big_w):
-                m = np.uint8(255) if lum[x] > tcol[x] else np.uint8(0)
-                m3[3 * x] = m
-                m3[3 * x + 1] = m
-                m3[3 * x + 2] = m
-                cnt[x] += m & 1
-            for i in range(big_w * 3):
-                acc[i] += row[i] & m3[i]
-        for cx in range(w):
-            for x in range(cx * p, min(cx * p + p, big_w)):
-                out[cy, cx, 0] += acc[3 * x]
-                out[cy, cx, 1] += acc[3 * x + 1]
-                out[cy, cx, 2] += acc[3 * x + 2]
-                out[cy, cx, 3] += cnt[x]
-    return out
+    (bit-identical to ``cv2.COLOR_RGB2GRAY`` on all 2^24 colours). int32 lanes, so loops over
+    pixels vectorise."""
+    return (np.int32(r) * 9798 + np.int32(g) * 19235 + np.int32(b) * 3735 + 16384) >> 15
 
 
 @njit(cache=True, nogil=True)
@@ -469,36 +406,77 @@ def reduce_cells_u8(
     (partial last cells cover their real pixels only).
 
     Returns float64 ``(h, w, 3)`` cell means, the means of the pixels whose :func:`luma_u8`
-    exceeds ``floor`` of the cell's mean
-    luma (``hi``) and of the others (``lo``; either is the cell mean when that half is empty),
-    and float64 ``(h, w)`` the bright share.
+    exceeds ``floor`` of the cell's mean luma (``hi``) and of the others (``lo``; either is the
+    cell mean when that half is empty), and float64 ``(h, w)`` the bright share.
+
+    One band of ``p`` rows at a time, twice while it is in cache: the rows are summed into a
+    column buffer (a contiguous, vectorisable loop) and folded into cells, which gives the
+    thresholds; then the bright pixels are summed the same way with branch-free masks (the
+    comparison is a coin flip at edges).
     """
     big_h, big_w = rgb.shape[0], rgb.shape[1]
     flat = rgb.reshape(big_h, big_w * 3)
-    sums = _cell_sums(flat, p, 3)
-    h, w = sums.shape[0], sums.shape[1]
+    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
     mean = np.empty((h, w, 3))
-    thr = np.empty((h, w), np.int64)
-    count = np.empty((h, w), np.int64)
-    for cy in range(h):
-        rows = min(cy * p + p, big_h) - cy * p
-        for cx in range(w):
-            n = rows * (min(cx * p + p, big_w) - cx * p)
-            count[cy, cx] = n
-            m0, m1, m2 = sums[cy, cx, 0] / n, sums[cy, cx, 1] / n, sums[cy, cx, 2] / n
-            mean[cy, cx, 0], mean[cy, cx, 1], mean[cy, cx, 2] = m0, m1, m2
-            thr[cy, cx] = math.floor(0.299 * m0 + 0.587 * m1 + 0.114 * m2)
-    bright = _bright_sums(flat, p, thr)
     hi = np.empty((h, w, 3))
     lo = np.empty((h, w, 3))
     frac = np.empty((h, w))
+    acc = np.zeros(big_w * 3, np.int32)
+    bacc = np.zeros(big_w * 3, np.int32)
+    cnt = np.zeros(big_w, np.int32)
+    tcol = np.empty(big_w, np.int32)
+    lum = np.empty(big_w, np.int32)
+    m3 = np.empty(big_w * 3, np.uint8)
+    sums = np.empty(3, np.int64)
+    bright = np.empty(4, np.int64)
     for cy in range(h):
+        y0, y1 = cy * p, min(cy * p + p, big_h)
+        acc[:] = 0
+        for y in range(y0, y1):
+            row = flat[y]
+            for i in range(big_w * 3):
+                acc[i] += row[i]
         for cx in range(w):
-            n, nh = count[cy, cx], bright[cy, cx, 3]
+            x0, x1 = cx * p, min(cx * p + p, big_w)
+            sums[:] = 0
+            for x in range(x0, x1):
+                for c in range(3):
+                    sums[c] += acc[3 * x + c]
+            n = (y1 - y0) * (x1 - x0)
+            for c in range(3):
+                mean[cy, cx, c] = sums[c] / n
+            t = math.floor(0.299 * mean[cy, cx, 0] + 0.587 * mean[cy, cx, 1] + 0.114 * mean[cy, cx, 2])
+            for x in range(x0, x1):
+                tcol[x] = t
+        bacc[:] = 0
+        cnt[:] = 0
+        for y in range(y0, y1):
+            row = flat[y]
+            for x in range(big_w):  # the compiler vectorises the interleaved loads
+                lum[x] = luma_u8(row[3 * x], row[3 * x + 1], row[3 * x + 2])
+            for x in range(big_w):
+                m = np.uint8(255) if lum[x] > tcol[x] else np.uint8(0)
+                m3[3 * x] = m
+                m3[3 * x + 1] = m
+                m3[3 * x + 2] = m
+                cnt[x] += m & 1
+            for i in range(big_w * 3):
+                bacc[i] += row[i] & m3[i]
+        for cx in range(w):
+            x0, x1 = cx * p, min(cx * p + p, big_w)
+            bright[:] = 0
+            sums[:] = 0
+            for x in range(x0, x1):
+                for c in range(3):
+                    bright[c] += bacc[3 * x + c]
+                    sums[c] += acc[3 * x + c]
+                bright[3] += cnt[x]
+            n = (y1 - y0) * (x1 - x0)
+            nh = bright[3]
             frac[cy, cx] = nh / n
             for c in range(3):
-                hi[cy, cx, c] = bright[cy, cx, c] / nh if nh > 0 else mean[cy, cx, c]
-                lo[cy, cx, c] = (sums[cy, cx, c] - bright[cy, cx, c]) / (n - nh) if nh < n else mean[cy, cx, c]
+                hi[cy, cx, c] = bright[c] / nh if nh > 0 else mean[cy, cx, c]
+                lo[cy, cx, c] = (sums[c] - bright[c]) / (n - nh) if nh < n else mean[cy, cx, c]
     return mean, hi, lo, frac
 
 
