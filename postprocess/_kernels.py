@@ -42,6 +42,8 @@ __all__ = [
     "srgb_u8_to_xyzn",
     "srgb_float_to_xyzn",
     "xyzn_to_lab",
+    "lab_to_linear",
+    "linear_to_srgb",
 ]
 
 _TWO_PI = 2.0 * math.pi
@@ -1033,4 +1035,37 @@ def xyzn_to_lab(xyz: np.ndarray, cube_root: np.ndarray, eps: float, kappa: float
         out[i, 0] = 116.0 * f[1] - 16.0
         out[i, 1] = 500.0 * (f[0] - f[1])
         out[i, 2] = 200.0 * (f[1] - f[2])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def lab_to_linear(lab: np.ndarray, m: np.ndarray, eps: float, kappa: float) -> np.ndarray:
+    """CIELAB rows ``(N, 3)`` -> float64 ``(N, 3)`` linear sRGB clipped to [0, 1]; ``m`` is the
+    normalised-XYZ -> linear sRGB matrix (white point folded in)."""
+    n = lab.shape[0]
+    out = np.empty((n, 3))
+    xyz = np.empty(3)
+    for i in range(n):
+        fy = (lab[i, 0] + 16.0) / 116.0
+        fx = fy + lab[i, 1] / 500.0
+        fz = fy - lab[i, 2] / 200.0
+        for c, f in enumerate((fx, fy, fz)):
+            f3 = f * f * f
+            xyz[c] = f3 if f3 > eps else (116.0 * f - 16.0) / kappa
+        for c in range(3):
+            v = m[c, 0] * xyz[0] + m[c, 1] * xyz[1] + m[c, 2] * xyz[2]
+            out[i, c] = min(max(v, 0.0), 1.0)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def linear_to_srgb(lin: np.ndarray, root: np.ndarray, round_u8: bool) -> np.ndarray:
+    """Linear sRGB in [0, 1] and ``max(lin, 0.0031308) ** (1 / 2.4)`` (from numpy, vectorised) ->
+    float64 sRGB in [0, 255], rounded to integers when ``round_u8``."""
+    out = np.empty(lin.shape)
+    for i in range(lin.shape[0]):
+        for c in range(3):
+            v = lin[i, c]
+            e = 255.0 * (v * 12.92 if v <= 0.0031308 else 1.055 * root[i, c] - 0.055)
+            out[i, c] = min(max(np.rint(e), 0.0), 255.0) if round_u8 else e
     return out

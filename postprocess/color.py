@@ -69,12 +69,8 @@ _LIN_LUT = _power_law(np.arange(256) / 255.0)
 _LIN_FINE = _power_law(np.arange(255 * _FINE_STEPS + 1) / _FINE_STEPS / 255.0)
 #: sRGB -> XYZ divided by the white point, row by row.
 _RGB_TO_XYZN = _RGB_TO_XYZ / _WHITE_D65[:, None]
-
-
-def _linear_to_srgb(lin: np.ndarray) -> np.ndarray:
-    lin = np.clip(lin, 0.0, 1.0)
-    c = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(np.maximum(lin, 0.0031308), 1 / 2.4) - 0.055)
-    return c * 255.0
+#: Normalised XYZ -> linear sRGB.
+_XYZN_TO_RGB = _XYZ_TO_RGB * _WHITE_D65[None, :]
 
 
 def _check_last3(arr: np.ndarray, name: str) -> np.ndarray:
@@ -100,16 +96,10 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 def lab_to_srgb(lab: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
     """CIELAB ``(..., 3)`` -> sRGB ``(..., 3)``: uint8 (rounded, gamut-clipped) or float64 in [0, 255]."""
     lab = _check_last3(lab, "lab")
-    lab = np.asarray(lab, dtype=np.float64)
-    fy = (lab[..., 0] + 16.0) / 116.0
-    fx = fy + lab[..., 1] / 500.0
-    fz = fy - lab[..., 2] / 200.0
-    f = np.stack([fx, fy, fz], axis=-1)
-    xyz = np.where(f**3 > _EPS, f**3, (116.0 * f - 16.0) / _KAPPA) * _WHITE_D65
-    rgb = _linear_to_srgb(xyz @ _XYZ_TO_RGB.T)
-    if as_uint8:
-        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    return rgb
+    flat = np.ascontiguousarray(np.asarray(lab, dtype=np.float64).reshape(-1, 3))
+    lin = _kernels.lab_to_linear(flat, _XYZN_TO_RGB, _EPS, _KAPPA)
+    rgb = _kernels.linear_to_srgb(lin, np.power(np.maximum(lin, 0.0031308), 1 / 2.4), bool(as_uint8))
+    return (rgb.astype(np.uint8) if as_uint8 else rgb).reshape(lab.shape)
 
 
 def lab_chroma(lab: np.ndarray) -> np.ndarray:
