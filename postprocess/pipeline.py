@@ -177,10 +177,13 @@ def fit_cells_palette(
     min_delta_e: float,
     chroma_target: float | None = None,
     cells_lab: np.ndarray | None = None,
+    *,
+    vivid: bool = True,
 ) -> np.ndarray:
     """Fit a palette to the opaque cells of ``grid`` (weighted by coverage) -> uint8 ``(K, 3)``.
 
     ``cells_lab``: optional float64 ``(h*w, 3)`` CIELAB of the cells (from :func:`prepare_cells`).
+    ``vivid``: restore chroma (see :func:`postprocess.palette_gen.fit_palette`).
     """
     opaque = opaque_mask(grid, alpha_threshold)
     if not opaque.any():
@@ -195,7 +198,7 @@ def fit_cells_palette(
     samples = np.rint(colors).clip(0, 255).astype(np.uint8)
     return fit_palette(
         samples, weights.astype(np.float64), n_colors, seed=seed, min_delta_e=min_delta_e,
-        chroma_target=chroma_target, lab=lab,
+        vivid=vivid, chroma_target=chroma_target, lab=lab,
     )
 
 
@@ -231,6 +234,7 @@ def pixelize_image_with_palette(
     cleanup: bool = True,
     alpha_threshold: int = 128,
     min_delta_e: float = 8.0,
+    vivid: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`pixelize_image` but also returns the palette used.
 
@@ -245,6 +249,8 @@ def pixelize_image_with_palette(
     seed = _check_seed(seed)
     dither, saturation, contrast, outline = _check_options(dither, saturation, contrast, outline, keep_alpha,
                                                            alpha_threshold)
+    if not isinstance(vivid, (bool, np.bool_)):
+        raise TypeError(f"`vivid` must be a bool, got {vivid!r}")
     fixed = resolve_palette(palette, n_colors)
     grid, cells_lab, with_alpha, chroma = prepare_cells(
         image, pixel_size, saturation=saturation, contrast=contrast, outline=outline, keep_alpha=keep_alpha
@@ -252,7 +258,7 @@ def pixelize_image_with_palette(
     if fixed is not None:
         pal = fixed
     else:
-        pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma, cells_lab)
+        pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma, cells_lab, vivid=vivid)
     labels = label_cells(
         grid, cells_lab, srgb_to_lab(pal), dither=dither, cleanup=cleanup, alpha_threshold=alpha_threshold
     )
@@ -274,6 +280,7 @@ def pixelize_image(
     cleanup: bool = True,
     alpha_threshold: int = 128,
     min_delta_e: float = 8.0,
+    vivid: bool = True,
 ) -> np.ndarray:
     """Turn any RGB(A) image into native-resolution pixel art (one pixel per cell).
 
@@ -293,6 +300,9 @@ def pixelize_image(
         cleanup: remove orphan (isolated) cells; ignored when dithering.
         alpha_threshold: a cell is opaque when its mean alpha is ``>= alpha_threshold``.
         min_delta_e: CIEDE2000 separation the fitted palette aims for.
+        vivid: give the fitted palette back the chroma that averaging pixels into cells removed
+            (usage-weighted chroma about the original photo's); False keeps the plain cluster
+            centres, which are closer to the area-averaged colours but duller.
 
     Returns:
         uint8 ``(ceil(H/p), ceil(W/p), 3)``, or ``4`` channels for RGBA input with
@@ -312,6 +322,7 @@ def pixelize_image(
         cleanup=cleanup,
         alpha_threshold=alpha_threshold,
         min_delta_e=min_delta_e,
+        vivid=vivid,
     )
     return out
 

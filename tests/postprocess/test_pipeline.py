@@ -85,6 +85,21 @@ def test_saturation_and_contrast():
     assert punchy[..., 0].std() > base[..., 0].std()
 
 
+def test_vivid_off_keeps_plain_cluster_centres():
+    img = photo(96, 96, seed=3)
+    vivid, pal_v = pixelize_image_with_palette(img, 8, 5)
+    plain, pal_p = pixelize_image_with_palette(img, 8, 5, vivid=False)
+    assert len(pal_v) == len(pal_p) == 5
+    assert colours(plain) <= set(map(tuple, pal_p.tolist()))
+
+    def usage_chroma(out):
+        return float(lab_chroma(srgb_to_lab(out.reshape(-1, 3))).mean())
+
+    assert usage_chroma(vivid) > usage_chroma(plain)  # chroma given back to the cells' averages
+    with pytest.raises(TypeError, match="`vivid` must be a bool"):
+        pixelize_image(img, 8, 5, vivid=1)
+
+
 def test_outline_keeps_thin_dark_lines():
     img = np.full((32, 32, 3), 255, np.uint8)
     img[:, 13] = 0  # a 1-pixel line inside the second column of cells
