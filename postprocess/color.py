@@ -1,6 +1,7 @@
 """Colour science for pixel art: sRGB <-> CIELAB (D65), CIEDE2000, vividness and colour transfer.
 
-All functions are vectorised numpy and accept any leading shape ``(..., 3)``.
+All functions work on whole arrays (numpy, with compiled kernels from :mod:`postprocess._kernels`
+for the conversions) and accept any leading shape ``(..., 3)``.
 
 * sRGB values are ``uint8`` in ``[0, 255]`` or floats in ``[0, 255]``;
 * CIELAB values are ``float64`` (or ``float32`` where stated), ``L*`` in ``[0, 100]``,
