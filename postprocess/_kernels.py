@@ -981,16 +981,25 @@ def reduce_cells_weighted(
 
 
 @njit(cache=True, nogil=True)
-def srgb_u8_to_xyzn(rgb: np.ndarray, lut: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """uint8 sRGB rows ``(N, 3)`` -> float64 ``(N, 3)`` CIE XYZ divided by the white point.
-    ``lut``: linear light of the 256 levels; ``m``: float64 ``(3, 3)`` sRGB -> normalised XYZ."""
-    n = rgb.shape[0]
-    out = np.empty((n, 3))
-    for i in range(n):
-        r, g, b = lut[rgb[i, 0]], lut[rgb[i, 1]], lut[rgb[i, 2]]
+def _times_matrix(lin: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Rows of float64 ``(N, 3)`` times ``m.T`` (``m`` float64 ``(3, 3)``) -> float64 ``(N, 3)``."""
+    out = np.empty((lin.shape[0], 3))
+    for i in range(lin.shape[0]):
+        r, g, b = lin[i, 0], lin[i, 1], lin[i, 2]
         for c in range(3):
             out[i, c] = r * m[c, 0] + g * m[c, 1] + b * m[c, 2]
     return out
+
+
+@njit(cache=True, nogil=True)
+def srgb_u8_to_xyzn(rgb: np.ndarray, lut: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """uint8 sRGB rows ``(N, 3)`` -> float64 ``(N, 3)`` CIE XYZ divided by the white point.
+    ``lut``: linear light of the 256 levels; ``m``: float64 ``(3, 3)`` sRGB -> normalised XYZ."""
+    lin = np.empty((rgb.shape[0], 3))
+    for i in range(rgb.shape[0]):
+        for c in range(3):
+            lin[i, c] = lut[rgb[i, c]]
+    return _times_matrix(lin, m)
 
 
 @njit(cache=True, nogil=True)
@@ -1013,12 +1022,7 @@ def srgb_float_to_xyzn(rgb: np.ndarray, fine: np.ndarray, steps: float, m: np.nd
     for i in range(flat.shape[0]):
         if flat[i] > 255.0:
             lin[i] = ((flat[i] / 255.0 + 0.055) / 1.055) ** 2.4
-    out = np.empty((n, 3))
-    for i in range(n):
-        r, g, b = lin[3 * i], lin[3 * i + 1], lin[3 * i + 2]
-        for c in range(3):
-            out[i, c] = r * m[c, 0] + g * m[c, 1] + b * m[c, 2]
-    return out
+    return _times_matrix(lin.reshape(n, 3), m)
 
 
 @njit(cache=True, nogil=True)
