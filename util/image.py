@@ -214,3 +214,100 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 1:
         return np.repeat(image, 3, axis=2)
     return image[..., :3]
+
+
+# --------------------------------------------------------------------------- CIELAB (colorization)
+#: sRGB (D65) -> CIE XYZ, and the D65 reference white (2 degree observer), as in scikit-image.
+_XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
+                          [0.212671, 0.715160, 0.072169],
+                          [0.019334, 0.119193, 0.950227]])
+_RGB_FROM_XYZ = np.linalg.inv(_XYZ_FROM_RGB)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+_LAB_EPS = 0.008856  # (6/29)**3, rounded as in the CIE publication
+_LAB_KAPPA = 7.787  # slope of the linear segment, (29/6)**2 / 3 rounded
+
+#: The colorization model's tensor encoding: L / 50 - 1 in [-1, 1], ab / 110 (about [-1, 1]).
+LAB_L_SCALE = 50.0
+LAB_AB_SCALE = 110.0
+
+
+def _check_last_axis_3(array: np.ndarray, name: str) -> None:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array, got {type(array).__name__}")
+    if array.ndim < 1 or array.shape[-1] != 3:
+        raise ValueError(f"`{name}` must have shape (..., 3), got {array.shape}")
+
+
+def rgb_to_lab(images: np.ndarray) -> np.ndarray:
+    """sRGB -> CIELAB (D65): uint8 ``(..., 3)`` (one pixel, an image, a batch) -> float32 ``(..., 3)``.
+
+    L is in [0, 100]; a and b are about [-86, 98] and [-108, 94] for sRGB colours. Float
+    input is read as sRGB in [0, 1]. Matches ``skimage.color.rgb2lab`` (the reference's
+    conversion) to float32 precision.
+    """
+    _check_last_axis_3(images, "images")
+    if images.dtype == np.uint8:
+        rgb = images.astype(np.float64) / 255.0
+    elif np.issubdtype(images.dtype, np.floating):
+        rgb = np.clip(images.astype(np.float64), 0.0, 1.0)
+    else:
+        raise TypeError(f"`images` must be uint8 (0..255) or float (0..1), got {images.dtype}")
+    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = linear @ _XYZ_FROM_RGB.T / _D65_WHITE
+    f = np.where(xyz > _LAB_EPS, np.cbrt(xyz), _LAB_KAPPA * xyz + 16.0 / 116.0)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab.astype(np.float32)
+
+
+def lab_to_rgb_float(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) float ``(..., 3)`` -> sRGB float32 ``(..., 3)`` in [0, 1] (out-of-gamut colours clipped)."""
+    _check_last_axis_3(lab, "lab")
+    if not np.issubdtype(lab.dtype, np.floating):
+        raise TypeError(f"`lab` must be a float array (L in [0, 100]), got {lab.dtype}")
+    lab = lab.astype(np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, np.maximum(fy - lab[..., 2] / 200.0, 0.0)], axis=-1)
+    xyz = np.where(f > _LAB_EPS ** (1.0 / 3.0), f ** 3, (f - 16.0 / 116.0) / _LAB_KAPPA) * _D65_WHITE
+    linear = xyz @ _RGB_FROM_XYZ.T
+    rgb = np.where(linear > 0.0031308, 1.055 * np.power(np.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+                   12.92 * linear)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) float ``(..., 3)`` -> sRGB uint8 ``(..., 3)``, rounded and clipped."""
+    return np.rint(lab_to_rgb_float(lab) * 255.0).astype(np.uint8)
+
+
+def to_lab_tensors(images: np.ndarray | Sequence[np.ndarray]):
+    """uint8 RGB ``(H, W, 3)`` or ``(N, H, W, 3)`` -> ``(L, ab)`` float32 tensors for colorization:
+    ``L`` ``(N, 1, H, W)`` = L / 50 - 1 in [-1, 1] and ``ab`` ``(N, 2, H, W)`` = ab / 110."""
+    import torch
+
+    if not isinstance(images, np.ndarray):
+        images = np.stack(list(images))
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.dtype != np.uint8 or images.shape[-1] != 3:
+        raise ValueError(f"`images` must be uint8 RGB (H, W, 3) or (N, H, W, 3), got {images.dtype} {images.shape}")
+    lab = torch.from_numpy(rgb_to_lab(images)).permute(0, 3, 1, 2)
+    return (lab[:, :1] / LAB_L_SCALE - 1.0).contiguous(), (lab[:, 1:] / LAB_AB_SCALE).contiguous()
+
+
+def lab_tensors_to_rgb(L, ab):
+    """The inverse of :func:`to_lab_tensors` for display: ``L`` ``(N, 1, H, W)`` and ``ab``
+    ``(N, 2, H, W)`` -> float32 RGB tensor ``(N, 3, H, W)`` in [-1, 1] on ``L``'s device."""
+    import torch
+
+    for name, t, c in (("L", L, 1), ("ab", ab, 2)):
+        if not isinstance(t, torch.Tensor) or t.dim() != 4 or t.shape[1] != c:
+            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"`{name}` must be a tensor (N, {c}, H, W), got {shape}")
+    if L.shape[0] != ab.shape[0] or L.shape[2:] != ab.shape[2:]:
+        raise ValueError(f"`L` {tuple(L.shape)} and `ab` {tuple(ab.shape)} must share N, H and W")
+    lab = torch.cat([(L.detach().float().cpu() + 1.0) * LAB_L_SCALE, ab.detach().float().cpu() * LAB_AB_SCALE], 1)
+    rgb = lab_to_rgb_float(lab.permute(0, 2, 3, 1).numpy())
+    return torch.from_numpy(rgb).permute(0, 3, 1, 2).mul(2.0).sub(1.0).contiguous().to(L.device)
