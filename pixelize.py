@@ -36,29 +36,52 @@ def _run(opt) -> int:
     from pathlib import Path
 
     from util import dist
-    from util.pixelizer import GeneratorStage, Pixelizer, collect_jobs, write_page
+    from util.pixelizer import (GeneratorStage, Pixelizer, Summary, check_output_folder, check_writable,
+                                collect_jobs, write_page)
 
     try:
-        jobs, ignored = collect_jobs(opt.input)
-        generator = None
-        if opt.generator_path is not None:
-            if not Path(opt.generator_path).is_file():
-                raise ValueError(f"generator file {opt.generator_path} not found "
-                                 "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
-            generator = GeneratorStage(opt.generator_path, overrides=_overrides(opt), device=_device(opt),
-                                       gen_size=opt.gen_size)
-        pixelizer = Pixelizer(opt, generator)
+        check_output_folder(opt.input, opt.output)
+        jobs, ignored = collect_jobs(opt.input, output=opt.output)
+        pixelizer = Pixelizer(opt)
+        pixelizer.refuse_overwriting_inputs(jobs, ignored)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     main_rank = dist.is_main()
+    if not jobs:
+        shown = f" (ignored {len(ignored)} file(s) that are neither images nor videos, e.g. {ignored[0]})" \
+            if ignored else ""
+        print(f"error: nothing to process: --input {' '.join(opt.input)} holds no image or video{shown}",
+              file=sys.stderr)
+        return 1
+    try:
+        if opt.generator_path is not None:
+            if not Path(opt.generator_path).is_file():
+                raise ValueError(f"generator file {opt.generator_path} not found "
+                                 "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
+            pixelizer.generator = GeneratorStage(opt.generator_path, overrides=_overrides(opt), device=_device(opt),
+                                                 gen_size=opt.gen_size)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if main_rank:
-        if generator is None:
+        if pixelizer.generator is None:
             print("no generator (--name/--model_path not given): post-processing only")
+            unused = _generator_flags_given(opt)
+            if unused:
+                print(f"warning: {', '.join(unused)} only affect{'s' if len(unused) == 1 else ''} the generator "
+                      "stage and without --name/--model_path are ignored", file=sys.stderr)
         if not opt.input:
             print("no --input: using the built-in sample photos (astronaut, chelsea, coffee, rocket)")
         if ignored:
             print(f"ignored {len(ignored)} file(s) that are neither images nor videos, e.g. {ignored[0]}")
+    try:
+        check_writable(Path(opt.output))
+    except OSError as err:
+        print(f"error: --output {opt.output} is not writable ({err.strerror or err}); choose another folder "
+              "or free some space", file=sys.stderr)
+        print(Summary(failed=len(jobs)).line(opt.output))
+        return 1
 
     def report(outcome) -> None:
         if outcome.status == "failed":
@@ -69,14 +92,43 @@ def _run(opt) -> int:
             print(f"done: {outcome.job.label} -> {outcome.output}")
 
     mine = dist.shard(jobs)
-    summary = pixelizer.run(mine, report)
+    try:
+        summary = pixelizer.run(mine, report)
+    except KeyboardInterrupt:
+        print(f"interrupted: {len(mine) - pixelizer.summary.total} input(s) not processed; finished outputs are "
+              "kept and a re-run skips them", file=sys.stderr)
+        print(pixelizer.summary.line(opt.output))
+        return 130
     summary = _gather(summary)
+    rc = 1 if summary.failed else 0
     if main_rank:
         if not opt.no_html:
-            page = write_page(Path(opt.output), summary.outcomes, f"pixelize: {len(jobs)} inputs")
-            print(f"page: {page}")
+            try:
+                page = write_page(Path(opt.output), summary.outcomes, f"pixelize: {len(jobs)} inputs")
+                print(f"page: {page}")
+            except OSError as err:
+                print(f"error: cannot write {Path(opt.output) / 'index.html'} ({err.strerror or err})",
+                      file=sys.stderr)
+                rc = 1
         print(summary.line(opt.output))
-    return 1 if summary.failed else 0
+    return rc
+
+
+#: Flags that only matter with a generator: dest -> how the user typed it.
+GENERATOR_FLAGS = {"color_match": "--color_match", "netG": "--netG", "ngf": "--ngf", "norm": "--norm",
+                   "no_dropout": "--no_dropout", "use_dropout": "--use_dropout", "input_nc": "--input_nc",
+                   "output_nc": "--output_nc", "gen_size": "--gen_size", "batch_size": "--batch_size",
+                   "device": "--device", "gpu_ids": "--gpu_ids", "epoch": "--epoch", "model_suffix": "--model_suffix",
+                   "checkpoints_dir": "--checkpoints_dir"}
+
+
+def _generator_flags_given(opt) -> list[str]:
+    """Generator-stage flags whose value differs from the default (they do nothing without a generator)."""
+    from options import pixelize_options
+
+    parser = pixelize_options.make_parser()
+    return [flag for dest, flag in GENERATOR_FLAGS.items()
+            if hasattr(opt, dest) and getattr(opt, dest) != parser.get_default(dest)]
 
 
 def _overrides(opt) -> dict:
@@ -91,8 +143,17 @@ def _device(opt) -> str:
     from util import dist
 
     if opt.device:
-        if opt.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"--device {opt.device}: no CUDA device is available; use --device cpu")
+        if opt.device.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise ValueError(f"--device {opt.device}: no CUDA device is available; use --device cpu")
+            index = torch.device(opt.device).index
+            if index is not None and index >= torch.cuda.device_count():
+                raise ValueError(f"--device {opt.device}: there are only {torch.cuda.device_count()} CUDA "
+                                 f"device(s), numbered from 0")
+        elif opt.device == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"--device {opt.device}: MPS is not available here; use --device cpu")
+        elif opt.device.startswith("xpu") and not (hasattr(torch, "xpu") and torch.xpu.is_available()):
+            raise ValueError(f"--device {opt.device}: no XPU device is available; use --device cpu")
         return opt.device
     if opt.gpu_ids is not None:
         ids = [int(x) for x in opt.gpu_ids.split(",") if int(x) >= 0]

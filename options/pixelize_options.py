@@ -2,14 +2,36 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Sequence
 
 from models import networks
 from options.types import gpu_list, non_negative_int, positive_float, positive_int
+from util.image import MAX_PIXELS
 
 DITHER_MODES = ("none", "ordered", "floyd-steinberg")
 VIDEO_FORMATS = ("mp4", "gif")
 PALETTE_FORMATS = ("gpl", "hex")
+#: torch device names --device accepts: cpu, cuda, cuda:N, mps, xpu, xpu:N.
+_DEVICE_RE = re.compile(r"^(cpu|mps|(cuda|xpu)(:\d+)?)$")
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number in [0, 1] (nan refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # False for nan too
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text}")
+    return value
+
+
+def device_name(text: str) -> str:
+    """argparse type: a torch device name (whether it exists is checked when the generator loads)."""
+    if not _DEVICE_RE.match(text.strip()):
+        raise argparse.ArgumentTypeError(f"must be a torch device such as cpu, cuda or cuda:1, got {text!r}")
+    return text.strip()
 
 
 
@@ -33,6 +55,9 @@ def make_parser() -> argparse.ArgumentParser:
                     help="also write each output's palette (.gpl for GIMP/Aseprite, .hex for Lospec)")
     io.add_argument("--no_html", action="store_true", help="do not write index.html")
     io.add_argument("--workers", type=positive_int, default=2, help="threads for decoding, quantising and saving")
+    io.add_argument("--max_pixels", type=positive_int, default=MAX_PIXELS,
+                    help="largest input image in pixels (width x height); larger files are refused as possible "
+                         "decompression bombs")
 
     q = p.add_argument_group("pixel art")
     q.add_argument("--pixel_size", type=positive_int, default=8, help="cell size in input pixels")
@@ -43,11 +68,11 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--dither", choices=DITHER_MODES, default="none", help="dithering between palette colours")
     q.add_argument("--saturation", type=positive_float, default=1.0, help="colour vividness multiplier")
     q.add_argument("--contrast", type=positive_float, default=1.0, help="contrast multiplier")
-    q.add_argument("--outline", type=float, default=None,
+    q.add_argument("--outline", type=unit_interval, default=None,
                    help="outline emphasis strength in [0, 1] (default off); 0.25 keeps thin dark structures "
                         "(lattices, eyebrows) in photos, at the cost of exact flat colours next to dark edges")
     q.add_argument("--keep_alpha", action="store_true", help="keep transparency (transparent cells stay transparent)")
-    q.add_argument("--seed", type=int, default=0, help="seed for the palette k-means")
+    q.add_argument("--seed", type=non_negative_int, default=0, help="seed for the palette k-means (>= 0)")
 
     g = p.add_argument_group("generator stage (optional)")
     g.add_argument("--name", default=None, help="use checkpoints/<name>/<epoch>_net_G<model_suffix>.pth")
@@ -71,7 +96,8 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch_size", type=positive_int, default=4, help="images per generator batch")
     g.add_argument("--color_match", action="store_true",
                    help="copy the input's hue and saturation onto the generator output before quantising")
-    g.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: GPU if any)")
+    g.add_argument("--device", type=device_name, default=None,
+                   help="torch device, e.g. cpu, cuda, cuda:1 (default: GPU if any)")
     g.add_argument("--gpu_ids", type=gpu_list, default=None, help="reference-style device choice: 0, 1 or -1 (CPU)")
     p.add_argument("--verbose", action="store_true", help="debug logging")
     return p

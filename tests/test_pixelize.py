@@ -34,6 +34,11 @@ def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     return ((img + 1) * 127.5).astype(np.uint8)
 
 
+def messages(err: str) -> list[str]:
+    """The CLI's own lines on stderr (not logging noise from handlers of earlier tests)."""
+    return [line for line in err.splitlines() if line.startswith(("error:", "warning:", "failed:", "interrupted:"))]
+
+
 def digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -320,6 +325,12 @@ def test_missing_generator_file(tmp_path, capsys):
     (["--no_dropout", "--use_dropout"], "contradict"),
     (["--pixel_size", "0"], "must be >= 1"),
     (["--dither", "random"], "invalid choice"),
+    (["--seed", "-5"], "argument --seed: must be >= 0, got -5"),
+    (["--outline", "5"], "argument --outline: must be a number in [0, 1], got 5"),
+    (["--outline", "-1"], "argument --outline: must be a number in [0, 1], got -1"),
+    (["--outline", "nan"], "argument --outline: must be a number in [0, 1], got nan"),
+    (["--device", "bogus"], "argument --device: must be a torch device such as cpu, cuda or cuda:1, got 'bogus'"),
+    (["--max_pixels", "0"], "argument --max_pixels: must be >= 1"),
 ])
 def test_bad_flags_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as info:
@@ -358,3 +369,186 @@ def test_page_shows_a_png_preview_for_tiff_inputs(tmp_path):
     page = (out / "index.html").read_text()
     assert (out / "inputs" / "scan.png").is_file() and "inputs/scan.png" in page  # browsers can't show TIFF
     assert not (out / "inputs" / "web.png").exists() and "in/web.png" in page  # PNG inputs are shown as they are
+
+
+# --------------------------------------------------------------------------- inputs are never overwritten
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_output_onto_the_input_folder_is_refused_and_nothing_is_written(tmp_path, capsys, overwrite):
+    src = tmp_path / "photos"
+    save_image(src / "a.png", photo(24, 24))
+    save_image(src / "sub" / "b.png", photo(16, 20, 1))
+    before = digest(src)
+    rc = pixelize.main(["--input", str(src), "--output", str(src), "--pixel_size", "4", *overwrite])
+    assert rc == 2
+    assert digest(src) == before  # no input replaced, nothing added (no index.html, no images/)
+    assert sorted(p.name for p in src.rglob("*")) == ["a.png", "b.png", "sub"]
+    err = messages(capsys.readouterr().err)
+    assert len(err) == 1 and err[0].startswith("error: --output ") and str(src) in err[0]
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_single_file_whose_output_is_the_file_itself_is_refused(tmp_path, capsys, overwrite):
+    src = tmp_path / "photos"
+    save_image(src / "a.png", photo(24, 24))
+    before = digest(src)
+    rc = pixelize.main(["--input", str(src / "a.png"), "--output", str(src), "--pixel_size", "4", *overwrite])
+    assert rc == 2
+    assert digest(src) == before
+    assert sorted(p.name for p in src.iterdir()) == ["a.png"]
+    err = capsys.readouterr().err
+    assert f"would overwrite the input {src / 'a.png'}" in err
+
+
+def test_output_through_a_symlink_onto_an_input_is_refused(tmp_path, capsys):
+    src = tmp_path / "photos"
+    save_image(src / "a.png", photo(24, 24))
+    (tmp_path / "link").symlink_to(src, target_is_directory=True)
+    before = digest(src)
+    rc = pixelize.main(["--input", str(src / "a.png"), "--output", str(tmp_path / "link"), "--overwrite"])
+    assert rc == 2 and digest(src) == before
+    assert "would overwrite the input" in capsys.readouterr().err
+
+
+def test_palette_file_onto_an_input_is_refused(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(photo(24, 24)).save(src / "a.jpg")
+    (src / "a.gpl").write_text("GIMP Palette\n")  # the user's own palette, given as an input too
+    rc = pixelize.main(["--input", str(src / "a.jpg"), str(src / "a.gpl"), "--output", str(src),
+                        "--save_palette", "gpl", "--overwrite"])
+    assert rc == 2
+    assert (src / "a.gpl").read_text() == "GIMP Palette\n"
+    assert sorted(p.name for p in src.iterdir()) == ["a.gpl", "a.jpg"]
+    assert f"would overwrite the input {src / 'a.gpl'}" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- what the input walk takes
+def test_output_inside_the_input_folder_is_not_processed_again(tmp_path, capsys):
+    src = tmp_path / "in"
+    save_image(src / "a.png", photo(24, 24))
+    save_image(src / "sub" / "b.png", photo(16, 20, 1))
+    args = ["--input", str(src), "--output", str(src / "out"), "--pixel_size", "4"]
+    assert pixelize.main(args) == 0
+    assert "2 done, 0 skipped, 0 failed (of 2 inputs)" in capsys.readouterr().out
+    assert pixelize.main(args + ["--overwrite"]) == 0  # a rerun sees the same two inputs, not out/a.png
+    assert "2 done, 0 skipped, 0 failed (of 2 inputs)" in capsys.readouterr().out
+    assert not (src / "out" / "out").exists()
+    assert sorted(p.relative_to(src / "out").as_posix() for p in (src / "out").rglob("*.png")) == ["a.png", "sub/b.png"]
+
+
+def test_temp_files_of_an_interrupted_run_are_not_inputs(tmp_path, capsys):
+    from util.pixelizer import collect_jobs, is_temp_file
+
+    src = tmp_path / "in"
+    save_image(src / "a.png", photo(24, 24))
+    (src / ".a.k2j4_x9.tmp.png").write_bytes((src / "a.png").read_bytes())  # left by a kill -9
+    (src / ".clip.abc.tmp.mux.mp4").write_bytes(b"partial")
+    jobs, ignored = collect_jobs([str(src)])
+    assert [j.source for j in jobs] == [str(src / "a.png")] and ignored == []
+    assert is_temp_file(".x.1a2b.tmp.png") and not is_temp_file(".hidden.png") and not is_temp_file("a.tmp.png")
+
+
+def test_symlinked_folders_are_followed_once_and_loops_end(tmp_path):
+    from util.pixelizer import collect_jobs
+
+    real = tmp_path / "elsewhere"
+    save_image(real / "x.png", photo(8, 8))
+    src = tmp_path / "in"
+    save_image(src / "a.png", photo(8, 8))
+    (src / "linked").symlink_to(real, target_is_directory=True)
+    (src / "linked_again").symlink_to(real, target_is_directory=True)  # the same folder twice
+    (real / "loop").symlink_to(src, target_is_directory=True)  # and a cycle back to the root
+    jobs, _ = collect_jobs([str(src)])
+    sources = [Path(j.source).relative_to(src).as_posix() for j in jobs]
+    assert sources == ["a.png", "linked/x.png"]
+
+
+# --------------------------------------------------------------------------- nothing to do, environment problems
+def test_nothing_to_process_exits_1(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert pixelize.main(["--input", str(tmp_path / "empty"), "--output", str(tmp_path / "o")]) == 1
+    assert "error: nothing to process: --input" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("hi")
+    assert pixelize.main(["--input", str(tmp_path / "notes.txt"), "--output", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to process" in err and "notes.txt" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_that_is_an_existing_file_is_a_flag_error(tmp_path, capsys):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    (tmp_path / "taken").write_text("a file")
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "taken")]) == 2
+    err = messages(capsys.readouterr().err)
+    assert err == [f"error: --output {tmp_path / 'taken'} is an existing file, not a folder; give a folder name"]
+
+
+def test_unwritable_output_folder_gives_one_line_and_the_summary(tmp_path, capsys):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    blocked = tmp_path / "file"
+    blocked.write_text("x")  # a folder cannot be created under a file, whoever runs the test
+    rc = pixelize.main(["--input", str(tmp_path / "in"), "--output", str(blocked / "out")])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert len(messages(err)) == 1
+    assert messages(err)[0].startswith(f"error: --output {blocked / 'out'} is not writable (")
+    assert f"pixelize: 0 done, 0 skipped, 1 failed (of 1 inputs) -> {blocked / 'out'}" in out
+
+
+def test_full_disk_while_writing_reports_each_file_and_still_prints_the_summary(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from util import pixelizer
+
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    save_image(tmp_path / "in" / "b.png", photo(16, 16, 1))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pixelizer, "save_image", full)
+    monkeypatch.setattr("util.html.atomic_write_text", full)
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(tmp_path / "in"), "--output", str(out), "--pixel_size", "4"])
+    printed, err = capsys.readouterr()
+    assert rc == 1
+    assert err.count("No space left on device") == 3  # two files and the page, one line each
+    assert f"error: cannot write {out / 'index.html'} (No space left on device)" in err
+    assert "Traceback" not in err
+    assert "pixelize: 0 done, 0 skipped, 2 failed (of 2 inputs)" in printed
+
+
+def test_no_empty_images_folder_in_the_output(tmp_path):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(out), "--pixel_size", "4"]) == 0
+    assert (out / "index.html").is_file() and not (out / "images").exists()
+
+
+def test_generator_flags_without_a_generator_warn_once(tmp_path, capsys):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    rc = pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "--pixel_size", "4",
+                        "--color_match", "--netG", "unet_256", "--device", "cpu", "--epoch", "5"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1
+    assert "--color_match, --netG, --device, --epoch only affect the generator stage" in err
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "o")]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_outline_bounds_are_accepted(tmp_path):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    for value in ("0", "1"):
+        assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / value), "--pixel_size", "4",
+                              "--outline", value, "--seed", "0"]) == 0
+
+
+def test_device_that_is_not_there_is_a_flag_error(tmp_path, capsys):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    tiny_generator(tmp_path / "g.pth")
+    rc = pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "--model_path",
+                        str(tmp_path / "g.pth"), "--device", "cuda:7"])
+    assert rc == 2
+    err = messages(capsys.readouterr().err)
+    assert len(err) == 1 and err[0].startswith("error: --device cuda:7: ")

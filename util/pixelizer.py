@@ -7,8 +7,10 @@ a disjoint share of the inputs (``util.dist.shard``) and rank 0 writes the page.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,17 +87,55 @@ def is_video_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
-def collect_jobs(inputs: list[str] | None) -> tuple[list[Job], list[str]]:
+#: Hidden temporary files of an interrupted atomic write (``util.fileio.atomic_path``): ``.name.XXXX.tmp.png``.
+_TEMP_FILE = re.compile(r"^\..+\.tmp(\.[^.]*)+$")
+
+
+def is_temp_file(path: str | os.PathLike) -> bool:
+    """True for the hidden temporary files an interrupted atomic write leaves (``.a.k3j1.tmp.png``)."""
+    return bool(_TEMP_FILE.match(Path(path).name))
+
+
+def _walk(root: Path, exclude: Path | None) -> list[Path]:
+    """Every file under ``root``, following symlinked folders (each real folder once, so a link
+    loop ends), without the tree at ``exclude`` and without interrupted writes' temp files."""
+    files: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            logger.info("%s: folder already visited through another link; not walked again", dirpath)
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()  # deterministic: of two links to one folder, the first in name order is walked
+        if exclude is not None:
+            dirnames[:] = [d for d in dirnames if Path(os.path.realpath(os.path.join(dirpath, d))) != exclude]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if is_temp_file(name):
+                logger.debug("%s: temporary file of an interrupted write, ignored", path)
+            elif path.is_file():
+                files.append(path)
+    return sorted(files)
+
+
+def collect_jobs(inputs: list[str] | None, *, output: str | os.PathLike | None = None
+                 ) -> tuple[list[Job], list[str]]:
     """Expand inputs into jobs (sorted, deterministic) and list the files that were ignored.
 
     One folder given: its tree is mirrored directly under --output. Several inputs: each
-    folder gets a sub-folder named after it, each file lands at the top. Raises ValueError
-    for an input that does not exist or two inputs that would write the same output.
+    folder gets a sub-folder named after it, each file lands at the top. Folders are walked
+    recursively, following symlinked folders (loop-safe); the ``output`` tree is left out when
+    it lies inside an input folder (its files are earlier results, not inputs), and so are the
+    hidden temp files of interrupted writes. Raises ValueError for an input that does not exist
+    or two inputs that would write the same output.
     """
     if not inputs:
         return [Job(f"sample:{name}", Path(name), "image") for name in SAMPLE_PHOTOS], []
     jobs: list[Job] = []
     ignored: list[str] = []
+    exclude = Path(os.path.realpath(output)) if output is not None else None
     single_dir = len(inputs) == 1 and Path(inputs[0]).is_dir()
     for item in inputs:
         root = Path(item)
@@ -104,7 +144,7 @@ def collect_jobs(inputs: list[str] | None) -> tuple[list[Job], list[str]]:
         if root.is_file():
             files, base, prefix = [root], root.parent, Path()
         else:
-            files = sorted(p for p in root.rglob("*") if p.is_file())
+            files = _walk(root, exclude)
             base, prefix = root, Path() if single_dir else Path(root.resolve().name)
         for f in files:
             if is_video_file(f):
@@ -125,6 +165,17 @@ def collect_jobs(inputs: list[str] | None) -> tuple[list[Job], list[str]]:
     return jobs, ignored
 
 
+def check_output_folder(inputs: list[str] | None, output: str | os.PathLike) -> None:
+    """Refuse an --output that is an existing file or one of the input folders (ValueError naming it)."""
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--output {output} is an existing file, not a folder; give a folder name")
+    for item in inputs or []:
+        if Path(item).is_dir() and os.path.realpath(item) == os.path.realpath(out):
+            raise ValueError(f"--output {output} is the input folder {item}: its outputs would replace or mix "
+                             "with the inputs; choose a separate folder")
+
+
 def load_source(job: Job, keep_alpha: bool) -> np.ndarray:
     """uint8 (H, W, 3|4) pixels of an image job (samples come from scikit-image, no download)."""
     if job.source.startswith("sample:"):
@@ -135,6 +186,17 @@ def load_source(job: Job, keep_alpha: bool) -> np.ndarray:
             image = np.repeat(image[..., None], 3, axis=2)
         return np.ascontiguousarray(image[..., :3].astype(np.uint8))
     return load_image(job.source, keep_alpha=keep_alpha)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Create ``out_dir`` and write (then remove) a hidden probe file there; OSError when that fails
+    (read-only folder, full disk, a file in the way), so the run stops with one message."""
+    import tempfile
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".pixelize.", suffix=".tmp.probe") as fh:
+        fh.write(b"probe")
+        fh.flush()
 
 
 # --------------------------------------------------------------------------- generator stage
@@ -203,6 +265,7 @@ class Pixelizer:
         self.opt = opt
         self.out_dir = Path(opt.output)
         self.generator = generator
+        self.summary = Summary()
         self.palette = postprocess.load_palette(opt.palette) if opt.palette else None
 
     # ---------------------------------------------------------------- quantisation
@@ -238,6 +301,45 @@ class Pixelizer:
     def output_path(self, job: Job) -> Path:
         ext = ".png" if job.kind == "image" else f".{self.opt.video_format}"
         return self.out_dir / job.rel.with_suffix(ext)
+
+    def planned_outputs(self, job: Job) -> list[Path]:
+        """Every file this job may write (output, palettes, previews)."""
+        out = self.output_path(job)
+        paths = [out] + [out.with_suffix(f".{fmt}") for fmt in self.opt.save_palette]
+        if job.kind == "image":
+            paths.append(self.out_dir / "inputs" / job.rel.with_suffix(".png"))
+        else:
+            stem = job.rel.as_posix().replace("/", "__")
+            paths += [self.out_dir / "previews" / f"{stem}_input.png", self.out_dir / "previews" / f"{stem}.png"]
+        return paths
+
+    def refuse_overwriting_inputs(self, jobs: list[Job], other_inputs: Iterable[str] = ()) -> None:
+        """Raise ValueError when any file this run may write is one of its inputs (with or without
+        --overwrite): the inputs are never modified. Paths are compared after resolving symlinks."""
+        def key(path: str | os.PathLike) -> str:
+            return os.path.realpath(path)
+
+        def identity(path: str | os.PathLike) -> tuple[int, int] | None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            return st.st_dev, st.st_ino
+
+        inputs = {key(j.source): j.source for j in jobs if not j.source.startswith("sample:")}
+        inputs.update({key(f): str(f) for f in other_inputs})
+        if not inputs:
+            return
+        by_identity = {identity(path): name for path, name in inputs.items()}  # hard links too
+        by_identity.pop(None, None)
+        planned = [p for job in jobs for p in self.planned_outputs(job)] + [self.out_dir / "index.html"]
+        for path in planned:
+            hit = inputs.get(key(path))
+            if hit is None and os.path.lexists(path):
+                hit = by_identity.get(identity(path))
+            if hit is not None:
+                raise ValueError(f"--output {self.opt.output}: {path} would overwrite the input {hit}; "
+                                 "inputs are never replaced, choose a separate output folder")
 
     def _input_preview(self, job: Job, image: np.ndarray) -> Path:
         """A file the HTML page can show for the input: the input itself when browsers read its
@@ -288,7 +390,9 @@ class Pixelizer:
             except (ValueError, OSError) as err:
                 return Outcome(job, "failed", reason=str(err))
 
-        with ThreadPoolExecutor(max_workers=self.opt.workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.opt.workers)
+        interrupted = True
+        try:
             pending = []
             for start in range(0, len(jobs), batch):
                 loaded = list(pool.map(load, jobs[start:start + batch]))
@@ -296,8 +400,7 @@ class Pixelizer:
                 for job, im, reason in loaded:
                     if im is None:
                         report(Outcome(job, "failed", reason=reason))
-                stylised = self.generator([im for _, im in good]) if self.generator and good else [None] * len(good)
-                pending += [pool.submit(finish, job, im, st) for (job, im), st in zip(good, stylised)]
+                pending += [pool.submit(finish, job, im, st) for job, im, st in self._stylise(good, report)]
                 # With a generator, finish this batch before the next forward pass: torch's threads
                 # already use every core, and sharing them with quantisation slows both down.
                 keep = 0 if self.generator is not None else 2 * batch
@@ -305,6 +408,25 @@ class Pixelizer:
                     report(pending.pop(0).result())
             for fut in pending:
                 report(fut.result())
+            interrupted = False
+        finally:
+            # On Ctrl-C, drop the queued work at once; only the few running tasks finish.
+            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+
+    def _stylise(self, good: list[tuple[Job, np.ndarray]], report: Callable[[Outcome], None]
+                 ) -> list[tuple[Job, np.ndarray, np.ndarray | None]]:
+        """Generator outputs for a batch; when the batch fails, each image is retried alone and the
+        one(s) the generator cannot take are reported as failed, so the others still finish."""
+        if self.generator is None or not good:
+            return [(job, im, None) for job, im in good]
+        try:
+            return [(job, im, st) for (job, im), st in zip(good, self.generator([im for _, im in good]))]
+        except (RuntimeError, ValueError) as err:
+            if len(good) == 1:
+                text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                report(Outcome(good[0][0], "failed", reason=f"the generator failed on this image ({text})"))
+                return []
+            return [item for pair in good for item in self._stylise([pair], report)]
 
     # ---------------------------------------------------------------- videos
     def run_video(self, job: Job) -> Outcome:
@@ -344,7 +466,7 @@ class Pixelizer:
     # ---------------------------------------------------------------- all together
     def run(self, jobs: list[Job], report: Callable[[Outcome], None]) -> Summary:
         """Process this rank's jobs; ``report`` is called once per job as it ends."""
-        summary = Summary()
+        summary = self.summary = Summary()  # kept on self so that an interrupted run can report what it did
 
         def record(outcome: Outcome) -> None:
             summary.add(outcome)
@@ -388,5 +510,7 @@ def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
         images = [os.path.relpath(p, out_dir / "images") for p in (o.preview_in, o.preview_out) if p is not None]
         page.add_images(images, ["input", "pixel art"][-len(images):], images, width=320)
     page.save()
+    with contextlib.suppress(OSError):  # the page links its files in place: no images/ folder of its own
+        page.get_image_dir().rmdir()
     return out_dir / "index.html"
 
