@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,20 +75,47 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
         raise CheckpointError(f"checkpoint file {str(file)!r} does not exist")
     if not file.is_file():
         raise CheckpointError(f"checkpoint path {str(file)!r} is not a file")
+    if file.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint file {str(file)!r} is empty (0 bytes): the save or copy that made it did "
+                              f"not finish; save it again or copy it again from its source")
     try:
-        return torch.load(file, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # plain pickles: refused below
+            return torch.load(file, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if "weights only load failed" in str(err).lower():
+        reason = _refusal_reason(err)
+        if "weights only load failed" in str(err).lower() and "unsupported operand" not in reason.lower():
             raise CheckpointError(
                 f"checkpoint file {str(file)!r} is not a plain state dict: it contains Python objects that "
                 f"safe loading (torch.load weights_only=True) refuses, e.g. a pickled class or function; it was "
                 f"not loaded and none of its code was run. Re-save it with torch.save(net.state_dict(), path) "
-                f"from trusted code. (torch: {_refusal_reason(err)})") from err
-        raise CheckpointError(f"checkpoint file {str(file)!r} is not a PyTorch file "
-                              f"(UnpicklingError: {_first_line(err)})") from err
+                f"from trusted code. (torch: {reason})") from err
+        raise CheckpointError(f"checkpoint file {str(file)!r} is not a PyTorch checkpoint: {_describe(file)} "
+                              f"(torch: {reason if 'weights only' in str(err).lower() else _first_line(err)})"
+                              ) from err
     except Exception as err:  # zip/legacy readers raise RuntimeError, KeyError, EOFError, ... on non-torch files
-        raise CheckpointError(f"checkpoint file {str(file)!r} is not a readable PyTorch file "
-                              f"({type(err).__name__}: {_first_line(err)})") from err
+        raise CheckpointError(f"checkpoint file {str(file)!r} is not a readable PyTorch file: {_describe(file)} "
+                              f"(torch: {type(err).__name__}: {_first_sentence(err)})") from err
+
+
+def _describe(file: Path) -> str:
+    """What an unloadable checkpoint file looks like, from its first bytes."""
+    with open(file, "rb") as fh:
+        head = fh.read(16)
+    if head.startswith(b"PK\x03\x04"):
+        return "its zip archive is truncated or damaged (an interrupted save or copy?); save or copy it again"
+    if head.startswith(b"\x80"):
+        return "a legacy-format file that is truncated or damaged, or a plain Python pickle; save it again"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")):
+        return "it is an image, not a network state dict"
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return f"it is a text file starting with {head[:12].decode('ascii')!r}"
+    return "unrecognised binary data"
+
+
+def _first_sentence(err: BaseException) -> str:
+    line = _first_line(err)
+    return line.split(". ")[0].rstrip(".") if ". " in line else line
 
 
 def _first_line(err: BaseException) -> str:

@@ -85,9 +85,11 @@ def test_whole_pickled_module_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("content,match", [
-    (b"", "not a readable PyTorch file"),
-    (b"hello, this is not a checkpoint", "not a readable PyTorch file"),
-    (b"PK\x03\x04 broken zip", "not a readable PyTorch file"),
+    (b"", r"is empty \(0 bytes\): the save or copy that made it did not finish"),
+    (b"hello, this is not a checkpoint", r"not a readable PyTorch file: it is a text file starting with 'hello, this '"),
+    (b"PK\x03\x04 broken zip", "not a readable PyTorch file: its zip archive is truncated or damaged"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(8), "not a PyTorch checkpoint: it is an image"),
+    (bytes(range(64)), "unrecognised binary data"),
 ])
 def test_non_torch_files_are_refused(tmp_path, content, match):
     path = tmp_path / "junk.pth"
@@ -132,3 +134,12 @@ def test_map_location_is_honoured(tmp_path):
     save_state_dict({"w": torch.arange(3.0)}, tmp_path / "w.pth")
     loaded = load_state_dict_file(tmp_path / "w.pth", map_location="meta")
     assert loaded["w"].device.type == "meta"
+
+
+def test_truncated_checkpoint_says_so(tmp_path):
+    path = tmp_path / "cut.pth"
+    torch.save({"w": torch.ones(100)}, path)
+    path.write_bytes(path.read_bytes()[:120])  # a save or copy interrupted half-way
+    with pytest.raises(CheckpointError, match=r"cut\.pth' is not a readable PyTorch file: its zip archive is "
+                                              r"truncated or damaged .*\(torch: RuntimeError: "):
+        load_checkpoint(path)
