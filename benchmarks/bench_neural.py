@@ -380,7 +380,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         state = load_state_dict_file(chosen)
         with atomic_path(args.ship) as tmp:
             torch.save({k: v.detach().to("cpu").clone() for k, v in state.items()}, tmp)
-        print(f"shipped {chosen} -> {args.ship} ({Path(args.ship).stat().st_size / 2 ** 20:.1f} MiB)")
+        facts = {"cell": cell, "size": int(manifest.get("size", test_a[0].shape[0])), "source": str(chosen),
+                 "epoch": report.get("chosen_epoch"), "architecture": config, "n_colors": args.n_colors,
+                 "distance_ratio_vs_quantisation": round(ratio, 4), "white_kept": round(white, 4)}
+        atomic_write_text(Path(args.ship).with_suffix(".json"), json.dumps(facts, indent=1) + "\n")
+        print(f"shipped {chosen} -> {args.ship} ({Path(args.ship).stat().st_size / 2 ** 20:.1f} MiB) "
+              f"with {Path(args.ship).with_suffix('.json').name}")
     if args.gallery:
         sprite = load_split(root, "test", "B", 1)[0]
         picks = list(range(0, len(test_a), max(1, len(test_a) // 4)))[:4]

@@ -5,7 +5,7 @@ import argparse
 import re
 from typing import Sequence
 
-from models import networks
+from models import networks, pretrained
 from options.types import gpu_list, non_negative_int, positive_float, positive_int
 from util.image import MAX_PIXELS
 
@@ -81,6 +81,9 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--model_suffix", default="_A", help="generator of --name: _A (A->B) or _B (B->A)")
     g.add_argument("--model_path", default=None, metavar="FILE.pth",
                    help="any generator state dict (reference checkpoints included); overrides --name")
+    g.add_argument("--pretrained", type=_pretrained_name, default=None, metavar="NAME",
+                   help="a generator shipped in stateDict/: cartoon2pixel (cartoons on white -> pixel-art "
+                        "sprites); same as --model_path stateDict/NAME_G_A.pth")
     g.add_argument("--netG", choices=networks.GENERATORS, default=None,
                    help="override/check the architecture inferred from the file")
     g.add_argument("--ngf", type=positive_int, default=None, help="override/check the inferred width")
@@ -103,6 +106,14 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _pretrained_name(text: str) -> str:
+    try:
+        pretrained.resolve(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse and validate pixelize.py flags; derived: ``upscale`` resolved, ``generator_path``."""
     parser = make_parser()
@@ -116,7 +127,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if opt.upscale is None:
         opt.upscale = opt.pixel_size
     opt.generator_path = None
-    if opt.model_path is not None:
+    if opt.pretrained is not None:
+        if opt.model_path is not None or opt.name is not None:
+            parser.error("--pretrained names a shipped generator; drop --model_path/--name (or drop --pretrained)")
+        opt.generator_path = str(pretrained.resolve(opt.pretrained))
+    elif opt.model_path is not None:
         opt.generator_path = opt.model_path
     elif opt.name is not None:
         opt.generator_path = f"{opt.checkpoints_dir}/{opt.name}/{opt.epoch}_net_G{opt.model_suffix}.pth"

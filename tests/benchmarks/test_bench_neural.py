@@ -106,5 +106,8 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
     shipped = torch.load(ship, weights_only=True)
     original = torch.load(run / f"{chosen}_net_G_A.pth", weights_only=True)
     assert shipped.keys() == original.keys() and all(torch.equal(shipped[k], original[k]) for k in shipped)
+    facts = json.loads(ship.with_suffix(".json").read_text())
+    assert facts["cell"] == 2 and facts["size"] == 32 and facts["epoch"] == chosen
+    assert facts["architecture"]["netG"] == "resnet_6blocks" and facts["architecture"]["ngf"] == 4
     assert len(list((tmp_path / "g").glob("neural_*.png"))) >= 1
     assert bench_neural.main(["--dataroot", str(tmp_path / "none"), "--model_path", str(ship)]) == 2

@@ -1,0 +1,49 @@
+"""Tests for models/pretrained.py and pixelize's --pretrained flag."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models import pretrained
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "STATE_DICT_DIR", tmp_path)
+    (tmp_path / "toon_G_A.pth").write_bytes(b"x")
+    (tmp_path / "toon_G_A.json").write_text(json.dumps({"cell": 2, "size": 64}))
+    (tmp_path / "paired_G.pth").write_bytes(b"x")
+    (tmp_path / "paired_G.json").write_text(json.dumps({"cell": "two"}))
+    (tmp_path / "init.pth").write_bytes(b"x")  # a user's fine-tuning file: not shipped
+    (tmp_path / "mine_G_A.pth").write_bytes(b"x")  # no sidecar: not shipped
+    return tmp_path
+
+
+def test_shipped_and_resolve(state_dir):
+    assert pretrained.shipped() == {"paired": state_dir / "paired_G.pth", "toon": state_dir / "toon_G_A.pth"}
+    assert pretrained.resolve("toon") == state_dir / "toon_G_A.pth"
+    with pytest.raises(ValueError, match="no shipped generator named 'mine'; available: paired, toon"):
+        pretrained.resolve("mine")
+
+
+def test_sidecar_and_training_cell(state_dir, tmp_path):
+    assert pretrained.sidecar(state_dir / "toon_G_A.pth") == {"cell": 2, "size": 64}
+    assert pretrained.training_cell(state_dir / "toon_G_A.pth") == 2
+    assert pretrained.training_cell(state_dir / "paired_G.pth") is None  # not an int
+    assert pretrained.training_cell(state_dir / "init.pth") is None  # no sidecar
+    (tmp_path / "bad_G_A.json").write_text("{not json")
+    assert pretrained.sidecar(tmp_path / "bad_G_A.pth") == {}
+
+
+def test_pixelize_flag(state_dir, capsys):
+    from options import pixelize_options
+
+    opt = pixelize_options.parse(["--pretrained", "toon"])
+    assert opt.generator_path == str(state_dir / "toon_G_A.pth")
+    with pytest.raises(SystemExit) as exc:
+        pixelize_options.parse(["--pretrained", "nope"])
+    assert exc.value.code == 2 and "no shipped generator named 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        pixelize_options.parse(["--pretrained", "toon", "--model_path", "x.pth"])
+    assert exc.value.code == 2 and "drop --model_path/--name" in capsys.readouterr().err
