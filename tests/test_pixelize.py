@@ -552,3 +552,21 @@ def test_device_that_is_not_there_is_a_flag_error(tmp_path, capsys):
     assert rc == 2
     err = messages(capsys.readouterr().err)
     assert len(err) == 1 and err[0].startswith("error: --device cuda:7: ")
+
+
+def test_max_pixels_flag_sets_the_limit_for_images_and_gifs(tmp_path, capsys):
+    src = tmp_path / "in"
+    save_image(src / "small.png", photo(10, 10))
+    save_image(src / "big.png", photo(12, 10))
+    frames = [Image.fromarray(photo(12, 10, i)) for i in range(2)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    rc = pixelize.main(["--input", str(src), "--output", str(tmp_path / "o"), "--pixel_size", "2",
+                        "--max_pixels", "100"])
+    err = messages(capsys.readouterr().err)
+    assert rc == 1
+    assert sorted(err) == [
+        f"failed: {src / 'anim.gif'}: image is 10x12 = 120 pixels, above the limit of 100 (possible decompression "
+        "bomb); resize it first or raise --max_pixels",
+        f"failed: {src / 'big.png'}: image is 10x12 = 120 pixels, above the limit of 100 (possible decompression "
+        "bomb); resize it first or raise --max_pixels"]
+    assert (tmp_path / "o" / "small.png").is_file()

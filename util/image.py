@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -28,6 +27,13 @@ IMG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".t
 
 #: Largest image (in pixels) we decode; larger files are refused as decompression bombs.
 MAX_PIXELS = 16384 * 16384
+
+# One limit, applied the same way everywhere: load_image checks the size it reads from the header
+# against ``max_pixels`` (default MAX_PIXELS) before decoding. Pillow's own check is process-global
+# (Image.MAX_IMAGE_PIXELS, a warning at 89 MP and an error at 179 MP) and would need warning filters,
+# which are not thread-safe, to turn its warning into a refusal; it is switched off so that it can
+# neither refuse images below our limit nor give different answers in different threads.
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageLoadError(ValueError):
@@ -68,13 +74,24 @@ def _to_rgb_or_rgba(img: Image.Image, keep_alpha: bool) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-def load_image(path: str | os.PathLike, *, keep_alpha: bool = False) -> np.ndarray:
+def check_pixels(path: str | os.PathLike, size: tuple[int, int], max_pixels: int | None = None) -> None:
+    """Raise :class:`ImageLoadError` when an image of ``size`` (width, height) exceeds ``max_pixels``
+    (None: :data:`MAX_PIXELS`)."""
+    max_pixels = MAX_PIXELS if max_pixels is None else max_pixels
+    w, h = size
+    if w * h > max_pixels:
+        raise ImageLoadError(path, f"image is {w}x{h} = {w * h} pixels, above the limit of {max_pixels} "
+                                   "(possible decompression bomb); resize it first or raise --max_pixels")
+
+
+def load_image(path: str | os.PathLike, *, keep_alpha: bool = False, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as uint8 RGB ``(H, W, 3)`` (or RGBA ``(H, W, 4)`` when ``keep_alpha``
     and the file has alpha).
 
     Handles JPEG/PNG/BMP/TIFF/WebP, EXIF orientation, grayscale, palette, CMYK, 16-bit
     and alpha. Raises :class:`ImageLoadError` naming the file for anything unreadable:
-    empty files, non-image data, truncated data, decompression bombs.
+    empty files, non-image data, truncated data, decompression bombs (more than ``max_pixels``,
+    default :data:`MAX_PIXELS`, pixels by the file's header, checked before anything is decoded; the same answer in every thread).
     """
     path = Path(path)
     try:
@@ -84,19 +101,14 @@ def load_image(path: str | os.PathLike, *, keep_alpha: bool = False) -> np.ndarr
     if size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                if w * h > MAX_PIXELS:
-                    raise ImageLoadError(path, f"image is {w}x{h} pixels, above the limit of {MAX_PIXELS} "
-                                               "(possible decompression bomb); resize it first")
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                return _to_rgb_or_rgba(img, keep_alpha)
+        with Image.open(path) as img:
+            check_pixels(path, img.size, max_pixels)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb_or_rgba(img, keep_alpha)
     except ImageLoadError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except Image.DecompressionBombError as err:  # only if someone re-enabled Pillow's own check
         raise ImageLoadError(path, f"refused as a decompression bomb: {err}") from err
     except UnidentifiedImageError as err:
         raise ImageLoadError(path, "not an image file (unrecognised data)") from err

@@ -176,8 +176,9 @@ def check_output_folder(inputs: list[str] | None, output: str | os.PathLike) -> 
                              "with the inputs; choose a separate folder")
 
 
-def load_source(job: Job, keep_alpha: bool) -> np.ndarray:
-    """uint8 (H, W, 3|4) pixels of an image job (samples come from scikit-image, no download)."""
+def load_source(job: Job, keep_alpha: bool, max_pixels: int | None = None) -> np.ndarray:
+    """uint8 (H, W, 3|4) pixels of an image job (samples come from scikit-image, no download);
+    files above ``max_pixels`` (default ``util.image.MAX_PIXELS``) are refused."""
     if job.source.startswith("sample:"):
         import skimage.data
 
@@ -185,7 +186,7 @@ def load_source(job: Job, keep_alpha: bool) -> np.ndarray:
         if image.ndim == 2:
             image = np.repeat(image[..., None], 3, axis=2)
         return np.ascontiguousarray(image[..., :3].astype(np.uint8))
-    return load_image(job.source, keep_alpha=keep_alpha)
+    return load_image(job.source, keep_alpha=keep_alpha, max_pixels=max_pixels)
 
 
 def check_writable(out_dir: Path) -> None:
@@ -203,7 +204,10 @@ def check_writable(out_dir: Path) -> None:
 class GeneratorStage:
     """A loaded generator applied to uint8 images of any size, in batches, under inference_mode."""
 
-    def __init__(self, path: str, *, overrides: dict[str, Any], device: str, gen_size: int) -> None:
+    def __init__(self, path: str, *, overrides: dict[str, Any], device: str, gen_size: int,
+                 scale: float | None = None) -> None:
+        """``scale``: resize factor applied to every input before the generator (None = none); a shipped
+        generator trained at cell ``C`` gets ``C / --pixel_size``, so one output cell is ``C`` of its pixels."""
         import torch
 
         from models import networks
@@ -214,18 +218,22 @@ class GeneratorStage:
         self.net, self.config = load_generator(path, overrides=overrides, device=self.device)
         self.multiple = networks.required_multiple(self.config["netG"])
         self.gen_size = gen_size
+        self.scale = scale
         self.lock = threading.Lock()
         logger.info("generator: %s (%s) on %s", path,
                     ", ".join(f"{k}={v}" for k, v in self.config.items()), self.device)
 
     def _fit(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
-        if self.gen_size and max(h, w) > self.gen_size:
+        scale = 1.0 if self.scale is None else self.scale
+        if self.gen_size and max(h, w) * scale > self.gen_size:
+            scale = self.gen_size / max(h, w)
+        if scale != 1.0:
             import cv2
 
-            scale = self.gen_size / max(h, w)
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            if size != (w, h):
+                return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         return image
 
     def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
@@ -378,7 +386,7 @@ class Pixelizer:
 
         def load(job: Job) -> tuple[Job, np.ndarray | None, str]:
             try:
-                return job, load_source(job, self.opt.keep_alpha), ""
+                return job, load_source(job, self.opt.keep_alpha, getattr(self.opt, "max_pixels", None)), ""
             except ImageLoadError as err:
                 return job, None, err.reason
             except Exception as err:  # noqa: BLE001 - report any decoder failure by path, keep going
@@ -434,7 +442,7 @@ class Pixelizer:
         from util import video
 
         out_path = self.output_path(job)
-        reader = video.open_video(job.source)
+        reader = video.open_video(job.source, getattr(self.opt, "max_pixels", None))
         stem = job.rel.as_posix().replace("/", "__")
         preview_in = self.out_dir / "previews" / f"{stem}_input.png"
         frames: Iterable[np.ndarray] = _save_first(reader.frames(), preview_in)

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from util.fileio import atomic_path
-from util.image import save_image
+from util.image import ImageLoadError, check_pixels, save_image
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,12 @@ def _gif_frames(path: str) -> Iterator[np.ndarray]:
             yield np.asarray(frame.convert("RGB"), dtype=np.uint8).copy()
 
 
-def open_video(path: str | os.PathLike) -> VideoReader:
-    """Open a video (mp4/avi/mov/mkv/webm via ffmpeg, gif via Pillow); ValueError if unreadable."""
+def open_video(path: str | os.PathLike, max_pixels: int | None = None) -> VideoReader:
+    """Open a video (mp4/avi/mov/mkv/webm via ffmpeg, gif via Pillow); ValueError if unreadable.
+
+    A GIF whose frames exceed ``max_pixels`` (default ``util.image.MAX_PIXELS``) is refused like
+    an image of that size.
+    """
     path = str(path)
     if os.path.getsize(path) == 0:
         raise ValueError("empty file (0 bytes)")
@@ -75,9 +79,12 @@ def open_video(path: str | os.PathLike) -> VideoReader:
 
         try:
             with Image.open(path) as img:
+                check_pixels(path, img.size, max_pixels)
                 n = getattr(img, "n_frames", 1)
                 duration_ms = img.info.get("duration") or 100
                 return VideoReader(path, 1000.0 / duration_ms, n, img.size, False)
+        except ImageLoadError as err:
+            raise ValueError(err.reason) from err
         except (UnidentifiedImageError, OSError) as err:
             raise ValueError(f"not a readable GIF ({err})") from err
     import imageio_ffmpeg

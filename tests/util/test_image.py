@@ -158,3 +158,62 @@ def test_to_pil_and_to_rgb():
     assert to_pil(grey).mode == "L"
     assert to_rgb(grey).shape == (2, 3, 3)
     assert to_rgb(np.zeros((2, 3, 4), np.uint8)).shape == (2, 3, 3)
+
+
+def _png_header(path, width: int, height: int) -> None:
+    """A PNG whose header claims width x height pixels, a few bytes long (decoding it fails)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def _outcome(path, **kwargs) -> str:
+    try:
+        load_image(path, **kwargs)
+    except ImageLoadError as err:
+        return "bomb" if "decompression bomb" in err.reason else "corrupt"
+    return "ok"
+
+
+def test_one_limit_for_every_image_the_project_max_pixels(tmp_path):
+    from util.image import MAX_PIXELS
+
+    # 95 MP is above Pillow's default limit (89 MP) but below the project's (268 MP): not a bomb
+    _png_header(tmp_path / "95mp.png", 10000, 9500)
+    _png_header(tmp_path / "bomb.png", 40000, 40000)
+    _png_header(tmp_path / "edge.png", 16384, 16384)
+    assert MAX_PIXELS == 16384 * 16384
+    assert _outcome(tmp_path / "95mp.png") == "corrupt"  # got past the limit to decoding (the data is fake)
+    assert _outcome(tmp_path / "edge.png") == "corrupt"  # exactly the limit is allowed
+    assert _outcome(tmp_path / "bomb.png") == "bomb"
+    with pytest.raises(ImageLoadError, match=r"40000x40000 = 1600000000 pixels, above the limit of 268435456"):
+        load_image(tmp_path / "bomb.png")
+
+
+def test_max_pixels_lowers_and_raises_the_limit(tmp_path):
+    path = _write(tmp_path, "img.png", Image.new("RGB", (100, 80)))
+    assert load_image(path, max_pixels=8000).shape == (80, 100, 3)
+    with pytest.raises(ImageLoadError, match="above the limit of 7999"):
+        load_image(path, max_pixels=7999)
+    _png_header(tmp_path / "bomb.png", 40000, 40000)
+    assert _outcome(tmp_path / "bomb.png", max_pixels=40000 * 40000) == "corrupt"
+
+
+def test_limit_is_the_same_in_every_thread_and_touches_no_warning_filter(tmp_path):
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    _png_header(tmp_path / "bomb.png", 40000, 40000)
+    _png_header(tmp_path / "a95.png", 10000, 9500)
+    good = _write(tmp_path, "good.png", Image.new("RGB", (64, 48)))
+    paths = [tmp_path / "bomb.png", good, tmp_path / "a95.png", good, tmp_path / "bomb.png", good]
+    filters = list(warnings.filters)
+    with ThreadPoolExecutor(3) as pool:
+        for _ in range(2):
+            assert list(pool.map(_outcome, paths)) == ["bomb", "ok", "corrupt", "ok", "bomb", "ok"]
+    assert warnings.filters == filters
