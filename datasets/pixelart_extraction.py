@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+if __package__ in (None, ""):  # run by path: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import numpy as np
 
 from datasets.coco_preprocessing import Rejected, plan_jobs, run_batch
