@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from datasets.coco_preprocessing import Rejected, plan_jobs, run_batch
 from options.types import fraction, positive_int
-from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native
+from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native, split_axis
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +151,57 @@ def merge_similar_colours(native: np.ndarray, tol: float = DEFAULT_COLOUR_TOL) -
     return palette[mapping[inverse.ravel()]].reshape(native.shape)
 
 
+#: Cut-off cells at the edges of the artwork are kept only when whole (1.0): a partial cell's
+#: few pixels sit next to the frame, where JPEG bleed decides their colour.
+MIN_PARTIAL = 1.0
+
+#: Largest number of pixels of frame bleed that :func:`_refine_cut_cells` looks for per side.
+BLEED = 2
+
+#: A colour is one of the sprite's own when at least this many cells have it (after merging).
+MIN_PALETTE_CELLS = 4
+
+#: A bled cell is moved to a palette colour only when their luma differs by at most this (levels).
+SNAP_LUMA_TOL = 10.0
+
+_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
+
+def snap_bled_colours(native: np.ndarray, tol: float = DEFAULT_COLOUR_TOL) -> np.ndarray:
+    """Give back their own colour to cells whose chroma bled from a neighbour.
+
+    JPEG keeps luma at full resolution but averages colour over 2x2 pixels (4:2:0), so in cells
+    of 3 to 5 pixels next to another colour, and in cut-off cells at the frame, the per-cell
+    median can land tens of levels off in chroma while its luma stays right. Such a cell's
+    colour is rare; the sprite's own colours are not (at least :data:`MIN_PALETTE_CELLS` cells
+    each). A rare colour farther than ``tol`` from every common one moves to the common colour of
+    the same luma (within :data:`SNAP_LUMA_TOL`) nearest in chroma; without one, it stays.
+    ``native`` is uint8 ``(h, w, C)``, ``C >= 3`` (alpha is left alone); grey images come back
+    unchanged.
+    """
+    _check_image(native)
+    if native.shape[2] < 3:
+        return native.copy()
+    rgb = native[:, :, :3].reshape(-1, 3)
+    colours, inverse, counts = np.unique(rgb, axis=0, return_inverse=True, return_counts=True)
+    common = counts >= MIN_PALETTE_CELLS
+    if common.all() or not common.any():
+        return native.copy()
+    ycc = colours.astype(np.float64) @ _YCC.T
+    palette = np.flatnonzero(common)
+    mapping = np.arange(len(colours))
+    for i in np.flatnonzero(~common):
+        if np.abs(colours[palette].astype(np.int16) - colours[i]).max(axis=1).min() <= tol:
+            continue
+        luma_ok = palette[np.abs(ycc[palette, 0] - ycc[i, 0]) <= SNAP_LUMA_TOL]
+        if len(luma_ok):
+            chroma = np.square(ycc[luma_ok, 1:] - ycc[i, 1:]).sum(axis=1)
+            mapping[i] = luma_ok[np.argmin(chroma)]
+    out = native.copy()
+    out[:, :, :3] = colours[mapping[inverse.ravel()]].reshape(native.shape[0], native.shape[1], 3)
+    return out
+
+
 def fit_to_canvas(native: np.ndarray, size: int, background: Sequence[int]) -> np.ndarray:
     """Pad a native-resolution sprite to a square (centred, ``background``), scale it up by the
     largest integer factor ``k = size // side`` with nearest neighbour, and centre it on a
@@ -183,6 +234,84 @@ def fit_to_canvas(native: np.ndarray, size: int, background: Sequence[int]) -> n
     off = (size - side * k) // 2
     out[off:off + side * k, off:off + side * k] = up
     return out
+
+
+def _art_start(profile: np.ndarray, first: int, last: int) -> int:
+    """The boundary in ``profile[first..last]`` (inclusive) with the strongest edge."""
+    return first + int(np.argmax(profile[first:last + 1]))
+
+
+def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: GridInfo,
+                      ) -> tuple[tuple[int, int, int, int], GridInfo]:
+    """Move each side of ``box`` onto the true edge of the artwork.
+
+    A box from :func:`find_content_box` can hold a pixel or two (:data:`BLEED`) of JPEG bleed
+    from the frame before the artwork starts. Within those pixels the artwork's outer cell is
+    flat, so the strongest colour edge among the box side and the next ``BLEED`` boundaries is
+    where the artwork begins: the box moves to it, so that a cell made partly of bleed counts
+    as cut off (and is dropped with ``MIN_PARTIAL = 1``) instead of taking the bleed's colour.
+    """
+    if grid.cell == 1:
+        return box, grid
+    h, w = img.shape[:2]
+    y0, y1, x0, x1 = box
+    x = img.astype(np.int16)
+    # prof_y[r]: mean edge between rows r - 1 and r over the box's columns (r in 1..h-1).
+    prof_y = np.zeros(h + 1)
+    prof_y[1:h] = np.abs(np.diff(x[:, x0:x1], axis=0)).sum(axis=2).mean(axis=1)
+    prof_x = np.zeros(w + 1)
+    prof_x[1:w] = np.abs(np.diff(x[y0:y1], axis=1)).sum(axis=2).mean(axis=0)
+    c = grid.cell
+    reach = min(BLEED, c - 1)
+    ny0 = _art_start(prof_y, y0, y0 + reach) if y0 > 0 else y0
+    nx0 = _art_start(prof_x, x0, x0 + reach) if x0 > 0 else x0
+    ny1 = _art_start(prof_y, y1 - reach, y1) if y1 < h else y1
+    nx1 = _art_start(prof_x, x1 - reach, x1) if x1 < w else x1
+    if ny1 - ny0 < c or nx1 - nx0 < c:
+        return box, grid
+    new_grid = replace(grid, phase_y=(grid.phase_y - (ny0 - y0)) % c, phase_x=(grid.phase_x - (nx0 - x0)) % c)
+    return (ny0, ny1, nx0, nx1), new_grid
+
+
+def _drop_frame_cells(native: np.ndarray, box: tuple[int, int, int, int], grid: GridInfo,
+                      background: np.ndarray, tol: float,
+                      ) -> tuple[np.ndarray, tuple[int, int, int, int], GridInfo]:
+    """Drop the outer rows and columns of cells whose every cell has the margin colour.
+
+    JPEG ringing and chroma bleed from a strong frame edge reach a few pixels into the margin,
+    so :func:`find_content_box` may leave one or two of those pixels (rarely a whole cell) in
+    the box; a cut-off cell made of them would become a row of wrong colours. Their per-cell
+    medians are the margin colour, so such rows and columns go, and the box and the grid's
+    phases follow (a dropped band ends on a grid line, so the phase becomes 0 on that side).
+    At least one cell always stays.
+    """
+    y0, y1, x0, x1 = box
+    rows = [size for start, size, count in split_axis(y1 - y0, grid.cell, grid.phase_y, MIN_PARTIAL) for _ in range(count)]
+    cols = [size for start, size, count in split_axis(x1 - x0, grid.cell, grid.phase_x, MIN_PARTIAL) for _ in range(count)]
+    if grid.cell == 1 or len(rows) != native.shape[0] or len(cols) != native.shape[1]:
+        return native, box, grid
+    a = native.astype(np.int16)
+    frame = np.all(np.abs(a - background.astype(np.int16)) <= tol, axis=2)  # (h, w)
+    top, bottom, left, right = 0, len(rows), 0, len(cols)
+    changed = True
+    while changed:
+        changed = False
+        while bottom - top > 1 and frame[top, left:right].all():
+            y0, top, changed = y0 + rows[top], top + 1, True
+        while bottom - top > 1 and frame[bottom - 1, left:right].all():
+            y1, bottom, changed = y1 - rows[bottom - 1], bottom - 1, True
+        while right - left > 1 and frame[top:bottom, left].all():
+            x0, left, changed = x0 + cols[left], left + 1, True
+        while right - left > 1 and frame[top:bottom, right - 1].all():
+            x1, right, changed = x1 - cols[right - 1], right - 1, True
+    # Skipped pixels before the first kept band: a dropped head cut off by split_axis.
+    if top == 0 and left == 0 and bottom == len(rows) and right == len(cols):
+        return native, box, grid
+    new_box = (y0, y1, x0, x1)
+    phase_y = (grid.phase_y - (new_box[0] - box[0])) % grid.cell
+    phase_x = (grid.phase_x - (new_box[2] - box[2])) % grid.cell
+    return (np.ascontiguousarray(native[top:bottom, left:right]), new_box,
+            replace(grid, phase_y=phase_y, phase_x=phase_x))
 
 
 @dataclass(frozen=True)
@@ -224,8 +353,14 @@ def extract_pixel_art(img: np.ndarray, size: int, *, pixel_size: int | None = No
     if pixel_size is None and grid.confidence < min_confidence:
         raise Rejected(f"grid not found (best guess: cell {grid.cell} px, confidence {grid.confidence:.2f} < "
                        f"--min_confidence {min_confidence}); pass --pixel_size N if it is pixel art")
-    native = merge_similar_colours(reduce_to_native(art, grid), colour_tol)
-    out = fit_to_canvas(native, size, background_colour(img, box))
+    background = background_colour(img, box)
+    box, grid = _refine_cut_cells(img, box, grid)
+    y0, y1, x0, x1 = box
+    art = img[y0:y1, x0:x1]
+    native = reduce_to_native(art, grid, min_partial=MIN_PARTIAL)
+    native, box, grid = _drop_frame_cells(native, box, grid, background, border_tol)
+    native = snap_bled_colours(merge_similar_colours(native, colour_tol), colour_tol)
+    out = fit_to_canvas(native, size, background)
     return Extraction(out, native, grid, box)
 
 

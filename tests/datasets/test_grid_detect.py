@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets.grid_detect import GridInfo, detect_grid, edge_profiles, flat_fraction, reduce_to_native
+from datasets.grid_detect import (GridInfo, detect_grid, edge_profiles, flat_fraction, reduce_to_native,
+                                  split_fraction)
+from datasets.synthetic_posts import make_post
 
 #: Well-separated palette the test sprites draw from (pairwise distance >= 127 on some channel).
 PALETTE = np.array([
@@ -108,16 +110,40 @@ def _stripes(changes: set[int], n: int = 12) -> np.ndarray:
     return values
 
 
-def test_multiple_of_true_size_is_reduced_to_the_true_size():
-    # Most native boundaries are even, so twice the cell size has the more dominant residue
-    # (checked below); the few odd boundaries still pin the true size 3.
+def test_multiple_of_true_size_is_refuted_by_its_split_cells():
+    # Most native boundaries are even, so twice the cell size also puts most edges on its grid;
+    # its cells straddling the odd boundaries are split, so the true size 3 wins.
     idx = _stripes({2, 4, 5, 6, 8, 9, 10})[None, :] + 2 * _stripes({2, 4, 6, 7, 8, 10})[:, None]
     img = np.repeat(np.repeat(PALETTE[[0, 1, 2, 4]][idx], 3, axis=0), 3, axis=1)
-    from datasets.grid_detect import _local_peaks, _peak_margin
-    prof_y, prof_x = (_local_peaks(p) for p in edge_profiles(img))
-    assert _peak_margin(prof_y, 6) + _peak_margin(prof_x, 6) > _peak_margin(prof_y, 3) + _peak_margin(prof_x, 3)
+    assert split_fraction(img, 3, 0, 0) == 0.0
+    assert split_fraction(img, 6, 0, 0) > 0.2
     grid = detect_grid(img)
     assert (grid.cell, grid.phase_y, grid.phase_x) == (3, 0, 0)
+    assert grid.separation == 1.0 and grid.confidence > 0.9
+
+
+def test_c_versus_2c_on_posts_whose_regions_are_two_cells_wide():
+    """Regions >= 2 cells wide: 2c explains most edges too; the flat cells pick c, also in JPEG."""
+    for seed, cell in ((3, 3), (7, 4), (11, 6), (20, 8)):
+        post = make_post(seed, cell=cell, cut=False)
+        y0, y1, x0, x1 = post.box
+        grid = detect_grid(post.image[y0:y1, x0:x1])
+        assert (grid.cell, grid.phase_y, grid.phase_x) == (cell, 0, 0), seed
+        assert grid.confidence >= 0.6
+
+
+def test_nearly_upscaled_art_is_ambiguous_and_refused():
+    # Every native edge but one short one is even: 2c splits only that cell, so the grid is
+    # refused (low separation) rather than guessed.
+    idx = np.zeros((16, 16), dtype=int)
+    idx[2:8, 4:12] = 1
+    idx[10:14, 2:6] = 2
+    idx[8:16, 8:16] = 3
+    idx[11, 12:14] = 2  # the one odd boundary (row 11 -> 12 splits a 2x2 native block)
+    img = np.repeat(np.repeat(PALETTE[idx], 5, axis=0), 5, axis=1)
+    grid = detect_grid(img)
+    assert grid.cell == 5
+    assert grid.separation < 1.0
 
 
 def test_photo_and_smooth_rescale_get_low_confidence():
@@ -161,7 +187,7 @@ def test_edge_profiles_and_flat_fraction():
     img[:, 3:] = 10
     prof_y, prof_x = edge_profiles(img)
     np.testing.assert_array_equal(prof_y, np.zeros(6))
-    np.testing.assert_array_equal(prof_x, [0, 0, 0, 30, 0, 0])
+    np.testing.assert_array_equal(prof_x, [0, 0, 0, 10, 0, 0])  # luma of a 10-level grey step
     assert flat_fraction(img, 3, 0, 0) == 1.0
     assert flat_fraction(img, 3, 0, 1, tol=0) == 0.0  # the only full cell column straddles the edge
 

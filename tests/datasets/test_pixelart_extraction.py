@@ -90,7 +90,9 @@ def test_extract_rejects_a_photo_and_pixel_size_overrides():
                                        r"--min_confidence 0\.6\); pass --pixel_size N"):
         extract_pixel_art(photo, 64)
     forced = extract_pixel_art(photo, 64, pixel_size=3)
-    assert forced.native.shape == (40, 50, 3) and forced.image.shape == (64, 64, 3)
+    g = forced.grid  # cut-off cells at the edges are dropped (MIN_PARTIAL = 1)
+    assert g.cell == 3 and forced.native.shape == ((120 - g.phase_y) // 3, (150 - g.phase_x) // 3, 3)
+    assert forced.image.shape == (64, 64, 3)
     with pytest.raises(Rejected, match="grid not found: image is 6x6 pixels, too small"):
         extract_pixel_art(post(np.zeros((6, 6, 3), dtype=np.uint8), 1), 64)
 
