@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(opt) -> int:
     from pathlib import Path
 
+    from models import pretrained
     from util import dist
     from util.pixelizer import (GeneratorStage, Pixelizer, Summary, check_output_folder, check_writable,
                                 collect_jobs, write_page)
@@ -59,8 +60,10 @@ def _run(opt) -> int:
             if not Path(opt.generator_path).is_file():
                 raise ValueError(f"generator file {opt.generator_path} not found "
                                  "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
+            cell = pretrained.training_cell(opt.generator_path)
             pixelizer.generator = GeneratorStage(opt.generator_path, overrides=_overrides(opt), device=_device(opt),
-                                                 gen_size=opt.gen_size)
+                                                 gen_size=opt.gen_size,
+                                                 scale=None if cell is None else cell / opt.pixel_size)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
