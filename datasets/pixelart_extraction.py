@@ -16,6 +16,7 @@ a ``--size`` canvas of the background colour. Images whose grid is not found wit
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from dataclasses import dataclass, replace
@@ -27,11 +28,18 @@ if __package__ in (None, ""):  # run by path: make the repository root importabl
 
 import numpy as np
 
-from datasets.coco_preprocessing import Rejected, plan_jobs, run_batch
+from tqdm import tqdm
+
+from datasets.coco_preprocessing import BatchResult, Rejected, plan_jobs
 from options.types import fraction, positive_int
+from util.fileio import atomic_write_text
+from util.image import ImageLoadError, load_image, save_image
 from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native, split_axis
 
 logger = logging.getLogger(__name__)
+
+#: Written into DST: one entry per input (source, output, status, cell, phase, box, confidence, reason).
+MANIFEST_NAME = "manifest.json"
 
 #: Default for ``--min_confidence``: JPEG (q85) nearest upscales score above it, photos and
 #: smooth (bilinear/bicubic) rescales below.
@@ -314,6 +322,14 @@ def _drop_frame_cells(native: np.ndarray, box: tuple[int, int, int, int], grid: 
             replace(grid, phase_y=phase_y, phase_x=phase_x))
 
 
+class GridNotFound(Rejected):
+    """No grid with enough confidence; ``grid`` is the best guess."""
+
+    def __init__(self, message: str, grid: GridInfo):
+        super().__init__(message)
+        self.grid = grid
+
+
 @dataclass(frozen=True)
 class Extraction:
     """Result of :func:`extract_pixel_art`: the ``(size, size, C)`` image, the native sprite, the
@@ -351,8 +367,8 @@ def extract_pixel_art(img: np.ndarray, size: int, *, pixel_size: int | None = No
     except ValueError as err:
         raise Rejected(f"grid not found: {err}") from None
     if pixel_size is None and grid.confidence < min_confidence:
-        raise Rejected(f"grid not found (best guess: cell {grid.cell} px, confidence {grid.confidence:.2f} < "
-                       f"--min_confidence {min_confidence}); pass --pixel_size N if it is pixel art")
+        raise GridNotFound(f"grid not found (best guess: cell {grid.cell} px, confidence {grid.confidence:.2f} < "
+                           f"--min_confidence {min_confidence}); pass --pixel_size N if it is pixel art", grid)
     background = background_colour(img, box)
     box, grid = _refine_cut_cells(img, box, grid)
     y0, y1, x0, x1 = box
@@ -402,14 +418,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    def convert(img: np.ndarray) -> np.ndarray:
-        return extract_pixel_art(img, args.size, pixel_size=args.pixel_size, min_confidence=args.min_confidence,
-                                 colour_tol=args.colour_tol).image
-
-    result = run_batch(jobs, convert, "pixelart_extraction")
-    print(f"{result.summary()} -> {args.dst}")
+    result, entries = extract_batch(jobs, args)
+    manifest = args.dst / MANIFEST_NAME
+    try:
+        atomic_write_text(manifest, json.dumps({"tool": "pixelart_extraction", "src": str(args.src),
+                                                "images": entries}, indent=1) + "\n")
+    except OSError as err:
+        print(f"error: cannot write {manifest}: {err}", file=sys.stderr)
+        result.failed += 1
+    print(f"{result.summary()} -> {args.dst} (per-image grid and confidence in {manifest})")
     return 1 if result.failed or result.written == 0 else 0
 
+
+def _grid_fields(grid: GridInfo | None) -> dict:
+    if grid is None:
+        return {"cell": None, "phase": None, "confidence": None}
+    return {"cell": grid.cell, "phase": [grid.phase_y, grid.phase_x], "confidence": round(grid.confidence, 4)}
+
+
+def extract_batch(jobs: Sequence[tuple[Path, Path]], args: argparse.Namespace) -> tuple[BatchResult, list[dict]]:
+    """Extract every ``(source, destination)`` job like :func:`datasets.coco_preprocessing.run_batch`
+    (skips and failures reported on stderr, the batch goes on) and return the counts and one
+    manifest entry per job: ``source``, ``output`` (None unless written), ``status`` (``written``,
+    ``skipped`` or ``failed``), ``cell``, ``phase`` ([y, x] relative to ``box``), ``box``
+    ([y0, y1, x0, x1] in the source), ``confidence`` (the best guess's for a grid not found) and
+    ``reason``."""
+    result = BatchResult()
+    entries: list[dict] = []
+    for src, dst in tqdm(jobs, desc="pixelart_extraction", unit="img", file=sys.stderr, disable=None):
+        entry: dict = {"source": str(src), "output": None, "status": "failed", **_grid_fields(None),
+                       "box": None, "reason": None}
+        try:
+            extraction = extract_pixel_art(load_image(src), args.size, pixel_size=args.pixel_size,
+                                           min_confidence=args.min_confidence, colour_tol=args.colour_tol)
+            save_image(dst, extraction.image)
+        except Rejected as err:
+            result.skipped += 1
+            entry.update(status="skipped", reason=str(err), **_grid_fields(getattr(err, "grid", None)))
+            tqdm.write(f"skipped: {src}: {err}", file=sys.stderr)
+        except ImageLoadError as err:
+            result.failed += 1
+            entry["reason"] = str(err)
+            tqdm.write(f"error: {err}", file=sys.stderr)
+        except (OSError, ValueError) as err:
+            result.failed += 1
+            entry["reason"] = str(err)
+            tqdm.write(f"error: {src}: {err}", file=sys.stderr)
+        else:
+            result.written += 1
+            entry.update(status="written", output=str(dst), box=list(extraction.box), **_grid_fields(extraction.grid))
+        entries.append(entry)
+    return result, entries
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -84,23 +84,26 @@ def _thin_pixels(idx: np.ndarray, width: int) -> np.ndarray:
 
 
 def _enforce_min_region(idx: np.ndarray, width: int) -> np.ndarray:
-    """Repaint every pixel that lies in no uniform ``width x width`` block with the most common
-    index among its 8 neighbours, until every region is at least ``width`` pixels wide."""
+    """Repaint until every pixel lies in a uniform ``width x width`` block: each pixel that lies in
+    none gets the block around it (of those containing it) that is closest to uniform, painted
+    with that block's most common index."""
     idx = idx.copy()
-    for _ in range(64):
+    h, w = idx.shape
+    for _ in range(256):
         thin = _thin_pixels(idx, width)
         if not thin.any():
             return idx
-        padded = np.pad(idx, 1, mode="edge")
         for y, x in zip(*np.nonzero(thin)):
-            neighbours = padded[y:y + 3, x:x + 3].ravel()
-            values, counts = np.unique(neighbours, return_counts=True)
-            idx[y, x] = values[np.argmax(counts)]
-        thin = _thin_pixels(idx, width)
-        if not thin.any():
-            return idx
-        # Majority votes can oscillate on checkerboard-like spots: fall back to the background.
-        idx[thin] = idx[0, 0] if not thin[0, 0] else 0
+            best = None
+            for y0 in range(max(0, y - width + 1), min(y, h - width) + 1):
+                for x0 in range(max(0, x - width + 1), min(x, w - width) + 1):
+                    values, counts = np.unique(idx[y0:y0 + width, x0:x0 + width], return_counts=True)
+                    k = int(np.argmax(counts))
+                    if best is None or counts[k] > best[0]:
+                        best = (counts[k], y0, x0, values[k])
+            if best is not None:
+                _, y0, x0, value = best
+                idx[y0:y0 + width, x0:x0 + width] = value
     return idx
 
 
@@ -182,7 +185,7 @@ def make_post(seed: int, *, cell: int | None = None, min_region: int = 2, border
     palette = _palette(rng, n_colours, frame)
     for _ in range(100):
         idx = _sprite_indices(rng, n_colours, min_region)
-        if not _is_upscale(idx):
+        if not _is_upscale(idx) and not _thin_pixels(idx, min_region).any():
             break
     native = palette[idx]
     up = np.repeat(np.repeat(native, cell, axis=0), cell, axis=1)

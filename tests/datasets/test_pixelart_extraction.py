@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import cv2
@@ -11,8 +12,10 @@ from PIL import Image
 
 from datasets.coco_preprocessing import Rejected
 from datasets.grid_detect import detect_grid, reduce_to_native
-from datasets.pixelart_extraction import (background_colour, extract_pixel_art, find_content_box, fit_to_canvas,
-                                          main, merge_similar_colours)
+from datasets.pixelart_extraction import (DEFAULT_MIN_CONFIDENCE, MIN_PARTIAL, background_colour,
+                                          extract_pixel_art, find_content_box, fit_to_canvas, main,
+                                          merge_similar_colours, snap_bled_colours)
+from datasets.synthetic_posts import make_post, score_extraction
 from util.image import load_image
 
 INK = np.array([[20, 12, 28], [255, 0, 77], [41, 173, 255], [255, 236, 39], [0, 135, 81]], dtype=np.uint8)
@@ -170,3 +173,88 @@ def test_cli_nothing_written_and_argument_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0 and "--pixel_size" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- posts made like real ones
+@pytest.mark.parametrize("seed", [0, 1, 2, 5, 6, 9])
+def test_synthetic_jpeg_posts_are_recovered_exactly(seed):
+    """Regions >= 2 cells wide, cell 3..9 at a random phase, a 5..40 px frame, JPEG q90 4:2:0."""
+    post = make_post(seed)
+    result = extract_pixel_art(post.image, 512)
+    g = result.grid
+    assert g.cell == post.cell and g.confidence >= 0.6
+    score = score_extraction(post, result.box, g.cell, g.phase_y, g.phase_x, result.native, min_partial=MIN_PARTIAL)
+    assert score.grid_ok and score.exact
+
+
+@pytest.mark.parametrize("cell", [3, 4, 6])
+def test_lossless_post_reduces_to_the_exact_sprite(cell):
+    post = make_post(40 + cell, cell=cell, cut=False, jpeg_quality=None)
+    result = extract_pixel_art(post.image, 512)
+    assert result.box == post.box and (result.grid.cell, result.grid.phase_y, result.grid.phase_x) == (cell, 0, 0)
+    np.testing.assert_array_equal(result.native, post.native)
+
+
+def test_blurred_post_is_skipped_never_accepted():
+    post = make_post(3, cell=6)
+    blurred = cv2.GaussianBlur(post.image, (0, 0), 2.0)
+    with pytest.raises(Rejected, match="grid not found .*pass --pixel_size N") as exc:
+        extract_pixel_art(blurred, 512)
+    assert exc.value.grid.confidence < DEFAULT_MIN_CONFIDENCE
+
+
+def test_manifest_lists_every_input_with_grid_confidence_and_status(tmp_path, capsys):
+    src, dst = tmp_path / "posts", tmp_path / "data"
+    src.mkdir()
+    good = make_post(1)
+    (src / "good.jpg").write_bytes(good.jpeg_bytes)
+    rng = np.random.default_rng(4)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, size=(120, 150, 3), dtype=np.uint8), (0, 0), 2.5)
+    Image.fromarray(cv2.normalize(photo, None, 0, 255, cv2.NORM_MINMAX)).save(src / "photo.png")
+    (src / "notes.png").write_text("not an image")
+    assert main([str(src), str(dst), "--size", "256", "--test_fraction", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "done: 1 written, 1 skipped, 1 failed" in out and "manifest.json" in out
+    manifest = json.loads((dst / "manifest.json").read_text())
+    entries = {Path(e["source"]).name: e for e in manifest["images"]}
+    assert set(entries) == {"good.jpg", "photo.png", "notes.png"}
+    written = entries["good.jpg"]
+    assert written["status"] == "written" and Path(written["output"]) == dst / "trainB" / "good.png"
+    assert written["cell"] == good.cell and written["confidence"] >= 0.6
+    y0, y1, x0, x1 = written["box"]
+    assert (y0 + written["phase"][0] - good.origin[0]) % good.cell == 0
+    assert (x0 + written["phase"][1] - good.origin[1]) % good.cell == 0
+    skipped = entries["photo.png"]
+    assert skipped["status"] == "skipped" and skipped["output"] is None
+    assert skipped["confidence"] < 0.6 and "--pixel_size" in skipped["reason"]
+    failed = entries["notes.png"]
+    assert failed["status"] == "failed" and failed["cell"] is None and "not an image" in failed["reason"]
+
+
+def test_snap_bled_colours_moves_rare_colours_to_the_common_one_of_the_same_luma():
+    native = np.zeros((4, 4, 3), dtype=np.uint8)
+    native[:] = (200, 40, 40)  # common red, luma ~87
+    native[:2, :2] = (40, 40, 200)  # 4 blue cells (common too), luma ~51
+    native[3, 3] = (150, 62, 60)  # a red cell whose chroma bled: rare, same luma as red
+    out = snap_bled_colours(native, tol=12)
+    np.testing.assert_array_equal(out[3, 3], [200, 40, 40])
+    np.testing.assert_array_equal(out[:3], native[:3])
+
+
+def test_synthetic_posts_are_deterministic_with_wide_regions():
+    a, b = make_post(7), make_post(7)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert a.jpeg_bytes == b.jpeg_bytes and 3 <= a.cell <= 9 and all(5 <= m <= 40 for m in a.border)
+    idx = np.unique(a.native.reshape(-1, 3), axis=0, return_inverse=True)[1].reshape(a.native.shape[:2])
+    # every pixel lies in a uniform 2x2 block: no region is one cell wide
+    h, w = idx.shape
+    same = np.zeros((h, w), dtype=bool)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            block = np.ones((h - 1, w - 1), dtype=bool)
+            for oy in (0, 1):
+                for ox in (0, 1):
+                    block &= idx[oy:oy + h - 1, ox:ox + w - 1] == idx[:h - 1, :w - 1]
+            same[dy:dy + h - 1, dx:dx + w - 1] |= block
+    assert same.all()
+    np.testing.assert_array_equal(make_post(7, jpeg_quality=None).image, a.clean)
