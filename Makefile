@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_video.py
 	$(PY) benchmarks/bench_generator.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_grid.py
 
 # README gallery: docs/gallery/*.png + gallery.md (deterministic; commit the result)
 gallery: $(STAMP)
