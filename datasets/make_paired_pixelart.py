@@ -1,0 +1,383 @@
+"""Make a paired smooth -> pixel-art dataset for pix2pix from hand-made pixel art.
+
+Usage::
+
+    python -m datasets.make_paired_pixelart [SRC] OUT [--size 256] [--cell 8] [--renders 4]
+        [--seed 0] [--test_fraction 0.1]
+
+``SRC`` is a sprite sheet or a folder of them (searched recursively). Without it, the Dungeon
+Crawl Stone Soup sheets ``player.png``, ``feat.png``, ``floor.png`` and ``wall.png`` of the Debian
+package ``crawl-tiles-data`` (CC0) are used. The sheet ``main.png`` is reserved for evaluation:
+it is never read, not even inside a folder given as ``SRC`` (a file named ``main.png`` under a
+``crawl`` folder is skipped; naming it directly is an error).
+
+**Sprites.** The sheets are packed atlases with alpha. Opaque pixels are ``alpha > 0``; the mask
+is dilated by one pixel (3x3) so that parts of a sprite a pixel apart stay together, and every
+connected group of the dilated mask is one sprite. A group whose bounding box exceeds
+32 x 32 (neighbouring sprites touching) falls back to its undilated components. A sprite is kept
+when its bounding box is at most 32 x 32, its opaque pixels (``alpha >= 128``) cover 15-75 % of a
+32 x 32 cell (this drops specks and full floor/wall tiles) and it does not touch the sheet edge
+(possibly cut off). Only the sprite's own pixels are cut out. Images without transparency take
+their top-left pixel colour as the background to cut away.
+
+**Pairs.** For each sprite, ``--renders`` pairs are written, each drawn from its own generator
+seeded by ``(seed, sprite, render)``: the sprite goes at a random position on a canvas of
+``size // cell`` art pixels filled with a flat background (white with probability 1/2, otherwise a
+uniformly random colour), composited by its alpha. Then
+
+* **B** (the target): the canvas scaled up by nearest neighbour, ``cell`` x ``cell`` pixels per art
+  pixel: the artist's crisp original;
+* **A** (the input): a smooth render of the same canvas, in this order:
+
+  1. bicubic upscale to ``size`` x ``size``;
+  2. Gaussian blur, sigma in ``[0.15, 0.5]`` cells (``x cell`` pixels);
+  3. colour shift: per-channel gain in ``[0.92, 1.08]`` and offset in ``[-8, 8]`` (0-255 scale);
+  4. Gaussian noise, standard deviation in ``[0, 6]`` (0-255 scale);
+  5. JPEG compression at quality ``[40, 92]`` (decoded again: the artefacts stay).
+
+  All ranges are uniform and listed in :data:`DEGRADATIONS`.
+
+Each pair is one PNG, ``A | B`` side by side (``size`` x ``2 * size``), as ``--dataset_mode aligned``
+reads it, in ``OUT/train/`` or ``OUT/test/``; the split is by sprite (``--test_fraction`` of the
+sprites, all their renders), so no test sprite is seen in training. ``OUT/manifest.json`` records
+the arguments, the ranges, the sources and, per file, the sprite's source and box, the background
+and every drawn parameter. The output is byte-identical for the same inputs and seed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+if __package__ in (None, ""):  # run by path: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from options.types import fraction, positive_int
+from util.fileio import atomic_write_text
+from util.image import ImageLoadError, is_image_file, load_image, save_image
+
+logger = logging.getLogger(__name__)
+
+CRAWL_TILES = Path("/usr/share/crawl/dat/tiles")
+CRAWL_PACKAGE = "crawl-tiles-data"
+DEFAULT_SHEETS = ("player.png", "feat.png", "floor.png", "wall.png")
+#: Reserved for evaluation: never read by this tool.
+RESERVED_SHEET = "main.png"
+
+MAX_SPRITE = 32  # largest sprite side, in art pixels (the Crawl grid)
+COVERAGE = (0.15, 0.75)  # opaque share of a MAX_SPRITE x MAX_SPRITE cell
+OPAQUE_ALPHA = 128
+
+#: Uniform ranges of the smooth render's degradations (recorded in manifest.json).
+DEGRADATIONS: dict[str, Any] = {
+    "upscale": "bicubic",
+    "blur_sigma_cells": (0.15, 0.5),
+    "colour_gain": (0.92, 1.08),
+    "colour_offset": (-8.0, 8.0),
+    "noise_std": (0.0, 6.0),
+    "jpeg_quality": (40, 92),
+    "background_white_probability": 0.5,
+}
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """One cut-out sprite: RGBA uint8 ``(h, w, 4)`` (transparent outside the sprite) and where it came from."""
+
+    rgba: np.ndarray
+    source: str
+    box: tuple[int, int, int, int]  # x, y, w, h in the sheet
+
+
+# --------------------------------------------------------------------------- sprites
+def _is_reserved(path: Path) -> bool:
+    return path.name == RESERVED_SHEET and "crawl" in path.resolve().parts
+
+
+def find_sheets(src: Path | None) -> list[Path]:
+    """The sheet files to read: ``src`` itself, the images under a folder (sorted), or the defaults.
+
+    Raises ValueError for a missing path, a reserved sheet named directly, a folder without
+    images, and (defaults) a missing package, naming the package to install.
+    """
+    if src is None:
+        missing = [name for name in DEFAULT_SHEETS if not (CRAWL_TILES / name).is_file()]
+        if missing:
+            raise ValueError(f"the default sheets are not in {CRAWL_TILES} (missing {', '.join(missing)}): install the "
+                             f"Debian package {CRAWL_PACKAGE} (apt-get install {CRAWL_PACKAGE}) or pass SRC")
+        return [CRAWL_TILES / name for name in DEFAULT_SHEETS]
+    if not src.exists():
+        raise ValueError(f"SRC {src} does not exist; pass a sprite sheet or a folder of them")
+    if src.is_file():
+        if _is_reserved(src):
+            raise ValueError(f"SRC {src} is reserved for evaluation and is never used to make training data")
+        return [src]
+    sheets = sorted(p for p in src.rglob("*") if p.is_file() and is_image_file(p))
+    reserved = [p for p in sheets if _is_reserved(p)]
+    if reserved:
+        logger.warning("skipping %s: reserved for evaluation", ", ".join(map(str, reserved)))
+    sheets = [p for p in sheets if not _is_reserved(p)]
+    if not sheets:
+        raise ValueError(f"SRC {src} holds no images (.png .jpg ...)")
+    return sheets
+
+
+def _alpha_of(image: np.ndarray) -> np.ndarray:
+    """The alpha channel, or for an opaque image: transparent where the top-left colour is."""
+    if image.shape[2] == 4:
+        return image[..., 3]
+    background = image[0, 0]
+    return np.where(np.all(image == background, axis=2), 0, 255).astype(np.uint8)
+
+
+def _accept(alpha_crop: np.ndarray, own: np.ndarray) -> bool:
+    """Size and coverage rule for a candidate given its own-pixel mask inside its box."""
+    h, w = own.shape
+    if h > MAX_SPRITE or w > MAX_SPRITE:
+        return False
+    coverage = np.count_nonzero(own & (alpha_crop >= OPAQUE_ALPHA)) / float(MAX_SPRITE * MAX_SPRITE)
+    return COVERAGE[0] <= coverage <= COVERAGE[1]
+
+
+def cut_sprites(image: np.ndarray, source: str = "<sheet>") -> list[Sprite]:
+    """Cut the sprites out of a sheet (uint8 RGB or RGBA ``(H, W, C)``); see the module docstring.
+
+    Returns sprites ordered by the top, then the left edge of their box.
+    """
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
+        raise ValueError(f"{source}: expected a uint8 RGB or RGBA image, got {image.dtype} {image.shape}")
+    alpha = _alpha_of(image)
+    rgba = image if image.shape[2] == 4 else np.dstack([image, alpha])
+    height, width = alpha.shape
+    mask = (alpha > 0).astype(np.uint8)
+    dilated = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    n_groups, group_labels = cv2.connectedComponents(dilated, connectivity=8)
+    n_parts, part_labels = cv2.connectedComponents(mask, connectivity=8)
+    found: list[tuple[int, int, int, int, np.ndarray]] = []
+
+    def box_of(sel: np.ndarray) -> tuple[int, int, int, int]:
+        ys, xs = np.nonzero(sel)
+        return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+    # one pass over the groups, by their bounding boxes in the dilated labels
+    group_boxes = _label_boxes(group_labels, n_groups)
+    part_boxes = _label_boxes(part_labels, n_parts)
+    for g in range(1, n_groups):
+        gx, gy, gw, gh = group_boxes[g]
+        own = (group_labels[gy:gy + gh, gx:gx + gw] == g) & (mask[gy:gy + gh, gx:gx + gw] > 0)
+        if not own.any():
+            continue
+        x, y, w, h = box_of(own)
+        x, y = x + gx, y + gy
+        if w <= MAX_SPRITE and h <= MAX_SPRITE:
+            found.append((x, y, w, h, own[y - gy:y - gy + h, x - gx:x - gx + w]))
+            continue
+        # neighbours touching: fall back to the undilated components inside this group
+        for p in np.unique(part_labels[gy:gy + gh, gx:gx + gw][own]):
+            px, py, pw, ph = part_boxes[p]
+            if pw <= MAX_SPRITE and ph <= MAX_SPRITE:
+                found.append((px, py, pw, ph, part_labels[py:py + ph, px:px + pw] == p))
+    sprites = []
+    for x, y, w, h, own in sorted(found, key=lambda f: (f[1], f[0])):
+        if x == 0 or y == 0 or x + w == width or y + h == height:
+            continue  # touches the sheet edge: possibly cut off
+        if not _accept(alpha[y:y + h, x:x + w], own):
+            continue
+        crop = rgba[y:y + h, x:x + w].copy()
+        crop[~own] = 0
+        sprites.append(Sprite(crop, source, (int(x), int(y), int(w), int(h))))
+    return sprites
+
+
+def _label_boxes(labels: np.ndarray, n: int) -> np.ndarray:
+    """``(n, 4)`` int array of ``x, y, w, h`` per label (row 0: the background, unused)."""
+    boxes = np.zeros((n, 4), dtype=np.int64)
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    x0 = np.full(n, np.iinfo(np.int64).max)
+    y0 = np.full(n, np.iinfo(np.int64).max)
+    x1 = np.full(n, -1)
+    y1 = np.full(n, -1)
+    np.minimum.at(x0, lab, xs)
+    np.minimum.at(y0, lab, ys)
+    np.maximum.at(x1, lab, xs)
+    np.maximum.at(y1, lab, ys)
+    valid = x1 >= 0
+    boxes[valid] = np.stack([x0[valid], y0[valid], x1[valid] - x0[valid] + 1, y1[valid] - y0[valid] + 1], 1)
+    return boxes
+
+
+# --------------------------------------------------------------------------- renders
+def _uniform(rng: np.random.Generator, key: str, size=None):
+    lo, hi = DEGRADATIONS[key]
+    return rng.uniform(lo, hi, size)
+
+
+def make_pair(sprite: np.ndarray, size: int, cell: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
+                                                                                          dict[str, Any]]:
+    """One ``(A, B, params)`` for an RGBA sprite: A the smooth render, B the crisp upscale, both
+    uint8 ``(size, size, 3)``; ``params`` holds every drawn value (JSON-ready)."""
+    canvas_side = size // cell
+    h, w = sprite.shape[:2]
+    if h > canvas_side or w > canvas_side:
+        raise ValueError(f"a {w}x{h} sprite does not fit a canvas of {canvas_side} art pixels (--size / --cell)")
+    if rng.random() < DEGRADATIONS["background_white_probability"]:
+        background = np.array([255, 255, 255])
+    else:
+        background = rng.integers(0, 256, 3)
+    x = int(rng.integers(0, canvas_side - w + 1))
+    y = int(rng.integers(0, canvas_side - h + 1))
+    canvas = np.empty((canvas_side, canvas_side, 3), np.float64)
+    canvas[:] = background
+    alpha = sprite[..., 3:].astype(np.float64) / 255.0
+    canvas[y:y + h, x:x + w] = sprite[..., :3] * alpha + canvas[y:y + h, x:x + w] * (1.0 - alpha)
+    native = np.rint(canvas).astype(np.uint8)
+    crisp = np.repeat(np.repeat(native, cell, axis=0), cell, axis=1)
+
+    sigma_cells = float(_uniform(rng, "blur_sigma_cells"))
+    gain = _uniform(rng, "colour_gain", 3)
+    offset = _uniform(rng, "colour_offset", 3)
+    noise_std = float(_uniform(rng, "noise_std"))
+    quality = int(rng.integers(DEGRADATIONS["jpeg_quality"][0], DEGRADATIONS["jpeg_quality"][1] + 1))
+    smooth = cv2.resize(native.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    smooth = cv2.GaussianBlur(smooth, (0, 0), sigmaX=sigma_cells * cell)
+    smooth = smooth * gain.astype(np.float32) + offset.astype(np.float32)
+    smooth = smooth + rng.normal(0.0, noise_std, smooth.shape).astype(np.float32)
+    smooth = np.clip(np.rint(smooth), 0, 255).astype(np.uint8)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(smooth, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a JPEG")
+    smooth = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    params = {"background": [int(c) for c in background], "position": [x, y],
+              "blur_sigma_cells": round(sigma_cells, 6), "colour_gain": [round(float(g), 6) for g in gain],
+              "colour_offset": [round(float(o), 6) for o in offset], "noise_std": round(noise_std, 6),
+              "jpeg_quality": quality}
+    return smooth, crisp, params
+
+
+# --------------------------------------------------------------------------- the dataset
+@dataclass
+class Result:
+    """What :func:`make_dataset` wrote."""
+
+    sprites: int = 0
+    train: int = 0
+    test: int = 0
+
+    def summary(self) -> str:
+        return f"done: {self.sprites} sprites, {self.train} training pairs, {self.test} test pairs"
+
+
+def make_dataset(src: Path | None, out: Path, size: int = 256, cell: int = 8, renders: int = 4, seed: int = 0,
+                 test_fraction: float = 0.1) -> Result:
+    """Write ``out/{train,test}/*.png`` (A|B pairs) and ``out/manifest.json``; see the module docstring.
+
+    Raises ValueError for bad arguments or sources (naming them), ImageLoadError for an unreadable sheet.
+    """
+    check_geometry(size, cell)
+    out = Path(out)
+    for phase in ("train", "test"):
+        folder = out / phase
+        if folder.is_dir() and any(folder.iterdir()):
+            raise ValueError(f"{folder} is not empty; write to a new OUT folder (or delete the old dataset) so "
+                             "that no stale pairs mix in")
+    sheets = find_sheets(Path(src) if src is not None else None)
+    sprites: list[Sprite] = []
+    for sheet in sheets:
+        found = cut_sprites(load_image(sheet, keep_alpha=True), str(sheet))
+        logger.info("%s: %d sprites", sheet, len(found))
+        sprites.extend(found)
+    if not sprites:
+        raise ValueError(f"no sprites found in {', '.join(map(str, sheets))}: sprites must be at most "
+                         f"{MAX_SPRITE}x{MAX_SPRITE} pixels on a transparent (or flat) background, cover "
+                         f"{COVERAGE[0]:.0%}-{COVERAGE[1]:.0%} of a {MAX_SPRITE}x{MAX_SPRITE} cell and not touch "
+                         "the sheet edge")
+    n_test = int(round(len(sprites) * test_fraction))
+    test_ids = set(np.random.default_rng([seed, 2**31]).permutation(len(sprites))[:n_test].tolist())
+    result = Result(sprites=len(sprites))
+    items = []
+    per_sheet: dict[str, int] = {}
+    for index, sprite in enumerate(tqdm(sprites, desc="sprites", unit="sprite", file=sys.stderr, disable=None)):
+        phase = "test" if index in test_ids else "train"
+        number = per_sheet.get(sprite.source, 0)
+        per_sheet[sprite.source] = number + 1
+        for r in range(renders):
+            smooth, crisp, params = make_pair(sprite.rgba, size, cell, np.random.default_rng([seed, index, r]))
+            name = f"{Path(sprite.source).stem}_{number:04d}_r{r}.png"
+            save_image(out / phase / name, np.concatenate([smooth, crisp], axis=1), indexed=False)
+            items.append({"file": f"{phase}/{name}", "source": sprite.source, "box": list(sprite.box), **params})
+            setattr(result, phase, getattr(result, phase) + 1)
+    manifest = {
+        "tool": "datasets/make_paired_pixelart.py",
+        "args": {"size": size, "cell": cell, "renders": renders, "seed": seed, "test_fraction": test_fraction},
+        "layout": "each PNG holds A (smooth render, left) | B (crisp pixel art, right), as --dataset_mode aligned",
+        "sprite_rule": {"max_side": MAX_SPRITE, "coverage": list(COVERAGE), "opaque_alpha": OPAQUE_ALPHA,
+                        "dilation": "3x3, falls back to undilated components above max_side",
+                        "edge": "sprites touching the sheet edge are dropped"},
+        "degradations": {k: list(v) if isinstance(v, tuple) else v for k, v in DEGRADATIONS.items()},
+        "sources": [str(s) for s in sheets],
+        "counts": {"sprites": result.sprites, "train": result.train, "test": result.test},
+        "items": items,
+    }
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    return result
+
+
+def check_geometry(size: int, cell: int) -> None:
+    """``size`` must be a multiple of ``cell`` with room for a MAX_SPRITE-pixel sprite."""
+    if size % cell or size // cell < MAX_SPRITE:
+        raise ValueError(f"--size {size} must be a multiple of --cell {cell} and hold at least {MAX_SPRITE} cells "
+                         f"(--size >= {MAX_SPRITE} x --cell, e.g. --size {MAX_SPRITE * cell})")
+
+
+# --------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m datasets.make_paired_pixelart",
+        description="Write aligned smooth|pixel-art pairs (A|B) for pix2pix from hand-made pixel-art sprite sheets.")
+    parser.add_argument("paths", nargs="+", metavar="[SRC] OUT", type=Path,
+                        help=f"SRC: a sprite sheet or a folder of them (default: {', '.join(DEFAULT_SHEETS)} in "
+                             f"{CRAWL_TILES}, package {CRAWL_PACKAGE}); OUT: the dataset root (train/, test/)")
+    parser.add_argument("--size", type=positive_int, default=256, help="side of A and B in pixels (default: 256)")
+    parser.add_argument("--cell", type=positive_int, default=8, help="pixels per art pixel in B (default: 8)")
+    parser.add_argument("--renders", type=positive_int, default=4, help="smooth renders per sprite (default: 4)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--test_fraction", type=fraction, default=0.1,
+                        help="share of the sprites (all their renders) written to test/ (default: 0.1)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns 0 on success, 2 on bad arguments or sources, 1 on an unreadable file."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if len(args.paths) > 2:
+        parser.error("expected [SRC] OUT: at most two paths")
+    src, out = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    try:
+        check_geometry(args.size, args.cell)
+    except ValueError as err:
+        parser.error(str(err))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = make_dataset(src, out, args.size, args.cell, args.renders, args.seed, args.test_fraction)
+    except ImageLoadError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{result.summary()} -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
