@@ -42,7 +42,7 @@ def _run(opt) -> int:
 
     try:
         check_output_folder(opt.input, opt.output)
-        jobs, ignored = collect_jobs(opt.input, output=opt.output)
+        jobs, ignored = collect_jobs(opt.input, output=opt.output, demo=opt.demo)
         pixelizer = Pixelizer(opt)
         pixelizer.refuse_overwriting_inputs(jobs, ignored)
     except (ValueError, FileNotFoundError) as err:
@@ -74,7 +74,10 @@ def _run(opt) -> int:
             if unused:
                 print(f"warning: {', '.join(unused)} only affect{'s' if len(unused) == 1 else ''} the generator "
                       "stage and without --name/--model_path are ignored", file=sys.stderr)
-        if not opt.input:
+        if opt.demo:
+            print("--demo: the built-in sample photos (astronaut, chelsea, coffee, rocket) and cartoons (mushroom, "
+                  "house, face, potion), post-processing alone | generator + post-processing")
+        elif not opt.input:
             print("no --input: using the built-in sample photos (astronaut, chelsea, coffee, rocket)")
         if ignored:
             print(f"ignored {len(ignored)} file(s) that are neither images nor videos, e.g. {ignored[0]}")

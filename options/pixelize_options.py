@@ -54,6 +54,13 @@ def make_parser() -> argparse.ArgumentParser:
     io.add_argument("--save_palette", choices=PALETTE_FORMATS, nargs="*", default=[],
                     help="also write each output's palette (.gpl for GIMP/Aseprite, .hex for Lospec)")
     io.add_argument("--no_html", action="store_true", help="do not write index.html")
+    io.add_argument("--compare", action="store_true",
+                    help="with a generator: also pixelize each image without it and show both on the page "
+                         "(<name>_post_only.png beside <name>.png)")
+    io.add_argument("--demo", action="store_true",
+                    help="the built-in sample photos and cartoons through post-processing alone and through "
+                         "the shipped cartoon2pixel generator + post-processing, side by side (what `make demo` "
+                         "runs); implies --compare")
     io.add_argument("--workers", type=positive_int, default=2, help="threads for decoding, quantising and saving")
     io.add_argument("--max_pixels", type=positive_int, default=MAX_PIXELS,
                     help="largest input image in pixels (width x height); larger files are refused as possible "
@@ -126,6 +133,18 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--device and --gpu_ids both choose the device; pass one")
     if opt.upscale is None:
         opt.upscale = opt.pixel_size
+    if opt.demo:
+        if opt.input:
+            parser.error("--demo runs on the built-in samples; drop --input (or drop --demo)")
+        opt.compare = True
+        if opt.pretrained is None and opt.model_path is None and opt.name is None:
+            if "cartoon2pixel" not in pretrained.shipped():
+                parser.error("--demo needs the shipped generator stateDict/cartoon2pixel_G_A.pth (and its .json), "
+                             "which is missing from this checkout; pass --model_path FILE.pth")
+            opt.pretrained = "cartoon2pixel"
+    if opt.compare and opt.pretrained is None and opt.model_path is None and opt.name is None:
+        parser.error("--compare shows generator + post-processing beside post-processing alone; give a generator "
+                     "(--pretrained, --model_path or --name)")
     opt.generator_path = None
     if opt.pretrained is not None:
         if opt.model_path is not None or opt.name is not None:

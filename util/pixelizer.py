@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 import postprocess
+from data.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
 from util.image import ImageLoadError, is_image_file, load_image, save_image, to_rgb
 
 logger = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"})
-SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 #: Image formats every browser shows; other inputs get a PNG preview for the HTML page.
 BROWSER_FORMATS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 
@@ -43,7 +43,8 @@ class Job:
     def label(self) -> str:
         """How reports and the HTML page name this input."""
         if self.source.startswith("sample:"):
-            return f"{self.source.split(':', 1)[1]} (sample photo)"
+            name = self.source.split(":", 1)[1]
+            return f"{name} (sample {'cartoon' if is_cartoon(name) else 'photo'})"
         return self.source
 
 
@@ -58,6 +59,7 @@ class Outcome:
     preview_in: Path | None = None
     preview_out: Path | None = None
     colors: int | None = None
+    preview_alone: Path | None = None  # --compare: the same image pixelized without the generator
 
 
 @dataclass
@@ -120,7 +122,7 @@ def _walk(root: Path, exclude: Path | None) -> list[Path]:
     return sorted(files)
 
 
-def collect_jobs(inputs: list[str] | None, *, output: str | os.PathLike | None = None
+def collect_jobs(inputs: list[str] | None, *, output: str | os.PathLike | None = None, demo: bool = False
                  ) -> tuple[list[Job], list[str]]:
     """Expand inputs into jobs (sorted, deterministic) and list the files that were ignored.
 
@@ -132,7 +134,8 @@ def collect_jobs(inputs: list[str] | None, *, output: str | os.PathLike | None =
     or two inputs that would write the same output.
     """
     if not inputs:
-        return [Job(f"sample:{name}", Path(name), "image") for name in SAMPLE_PHOTOS], []
+        names = SAMPLES if demo else SAMPLE_PHOTOS
+        return [Job(f"sample:{name}", Path(name), "image") for name in names], []
     jobs: list[Job] = []
     ignored: list[str] = []
     exclude = Path(os.path.realpath(output)) if output is not None else None
@@ -180,12 +183,7 @@ def load_source(job: Job, keep_alpha: bool, max_pixels: int | None = None) -> np
     """uint8 (H, W, 3|4) pixels of an image job (samples come from scikit-image, no download);
     files above ``max_pixels`` (default ``util.image.MAX_PIXELS``) are refused."""
     if job.source.startswith("sample:"):
-        import skimage.data
-
-        image = getattr(skimage.data, job.source.split(":", 1)[1])()
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        return np.ascontiguousarray(image[..., :3].astype(np.uint8))
+        return np.ascontiguousarray(load_sample(job.source.split(":", 1)[1]))
     return load_image(job.source, keep_alpha=keep_alpha, max_pixels=max_pixels)
 
 
@@ -297,11 +295,11 @@ class Pixelizer:
             return np.concatenate([stylised, image[..., 3:]], axis=2)
         return stylised
 
-    def _cell_size(self, image: np.ndarray, label: str) -> int:
-        smallest = min(image.shape[:2])
+    def _cell_size(self, hw: tuple[int, int], label: str) -> int:
+        smallest = min(hw)
         if smallest < self.opt.pixel_size:
             logger.warning("%s: image is %dx%d, smaller than --pixel_size %d: using one cell of %d px",
-                           label, image.shape[1], image.shape[0], self.opt.pixel_size, smallest)
+                           label, hw[1], hw[0], self.opt.pixel_size, smallest)
             return smallest
         return self.opt.pixel_size
 
@@ -310,12 +308,19 @@ class Pixelizer:
         ext = ".png" if job.kind == "image" else f".{self.opt.video_format}"
         return self.out_dir / job.rel.with_suffix(ext)
 
+    def alone_path(self, job: Job) -> Path:
+        """Where ``--compare`` puts the image pixelized without the generator."""
+        out = self.output_path(job)
+        return out.with_name(f"{out.stem}_post_only.png")
+
     def planned_outputs(self, job: Job) -> list[Path]:
         """Every file this job may write (output, palettes, previews)."""
         out = self.output_path(job)
         paths = [out] + [out.with_suffix(f".{fmt}") for fmt in self.opt.save_palette]
         if job.kind == "image":
             paths.append(self.out_dir / "inputs" / job.rel.with_suffix(".png"))
+            if getattr(self.opt, "compare", False):
+                paths.append(self.alone_path(job))
         else:
             stem = job.rel.as_posix().replace("/", "__")
             paths += [self.out_dir / "previews" / f"{stem}_input.png", self.out_dir / "previews" / f"{stem}.png"]
@@ -363,18 +368,25 @@ class Pixelizer:
         """Quantise one loaded image and save it (and its palette)."""
         out_path = self.output_path(job)
         settings = self.settings()
-        settings["pixel_size"] = self._cell_size(image, job.label)
+        settings["pixel_size"] = self._cell_size(image.shape[:2], job.label)
         native, palette = postprocess.pixelize_image_with_palette(self._prepare(image, stylised), **settings)
         save_image(out_path, self.display_size(native, image.shape[:2], settings["pixel_size"]))
         self._save_palette(palette, out_path)
+        alone = None
+        if stylised is not None and getattr(self.opt, "compare", False):
+            alone = self.alone_path(job)
+            native_alone = postprocess.pixelize_image(image, **settings)
+            save_image(alone, self.display_size(native_alone, image.shape[:2], settings["pixel_size"]))
         return Outcome(job, "done", out_path, preview_in=self._input_preview(job, image), preview_out=out_path,
-                       colors=int(len(palette)))
+                       colors=int(len(palette)), preview_alone=alone)
 
     def display_size(self, native: np.ndarray, source_hw: tuple[int, int], cell: int) -> np.ndarray:
-        """Enlarge a native result by --upscale; at the default (--upscale = cell size) the partial
-        edge cells are cut so the output has exactly the input's size."""
-        big = postprocess.upscale(native, self.opt.upscale)
-        return big[: source_hw[0], : source_hw[1]] if self.opt.upscale == cell else big
+        """Enlarge a native result by --upscale; at the default (--upscale = --pixel_size) by the
+        cell size, with the partial edge cells cut, so the output has exactly the input's size
+        (images smaller than --pixel_size too)."""
+        factor = cell if self.opt.upscale == self.opt.pixel_size else self.opt.upscale
+        big = postprocess.upscale(native, factor)
+        return big[: source_hw[0], : source_hw[1]] if factor == cell else big
 
     def _save_palette(self, palette: np.ndarray, out_path: Path) -> None:
         for fmt in self.opt.save_palette:
@@ -438,27 +450,40 @@ class Pixelizer:
 
     # ---------------------------------------------------------------- videos
     def run_video(self, job: Job) -> Outcome:
-        """Stream a video through the generator and ``pixelize_frames`` into mp4 or gif."""
+        """Stream a video through the generator and ``pixelize_frames`` into mp4 or gif.
+
+        A video smaller than --pixel_size gets one cell of its short side, like an image; when
+        the job fails, the previews it wrote are removed again.
+        """
         from util import video
 
         out_path = self.output_path(job)
         reader = video.open_video(job.source, getattr(self.opt, "max_pixels", None))
         stem = job.rel.as_posix().replace("/", "__")
         preview_in = self.out_dir / "previews" / f"{stem}_input.png"
-        frames: Iterable[np.ndarray] = _save_first(reader.frames(), preview_in)
-        if self.generator is not None:
-            frames = self._stylise_stream(frames)
-        settings = self.settings()
-        settings["keep_alpha"] = False
-        native_frames = postprocess.pixelize_frames(frames, **settings)
         preview_out = self.out_dir / "previews" / f"{stem}.png"
-        count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
-                                  upscale=self.opt.upscale,
-                                  crop_to=reader.size[::-1] if self.opt.upscale == self.opt.pixel_size else None,
-                                  audio_from=job.source if self.opt.video_format == "mp4" else None,
-                                  first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
-        if count == 0:
-            raise ValueError("the video has no frames")
+        fresh = [p for p in (preview_in, preview_out) if not p.exists()]
+        keep_alpha = self.opt.keep_alpha and reader.has_alpha and self.opt.video_format == "gif"
+        settings = self.settings()
+        settings["keep_alpha"] = keep_alpha
+        cell = settings["pixel_size"] = self._cell_size(reader.size[::-1], job.label)
+        factor = cell if self.opt.upscale == self.opt.pixel_size else self.opt.upscale
+        try:
+            frames: Iterable[np.ndarray] = _save_first(reader.frames(keep_alpha), preview_in)
+            if self.generator is not None:
+                frames = self._stylise_stream(frames)
+            native_frames = postprocess.pixelize_frames(frames, **settings)
+            count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
+                                      upscale=factor, crop_to=reader.size[::-1] if factor == cell else None,
+                                      audio_from=job.source if self.opt.video_format == "mp4" else None,
+                                      first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
+            if count == 0:
+                raise ValueError("the video has no frames")
+        except BaseException:
+            for path in fresh:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
         return Outcome(job, "done", out_path, preview_in=preview_in, preview_out=preview_out)
 
     def _stylise_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -515,8 +540,13 @@ def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
         if o.status == "failed" or o.preview_out is None or not o.preview_out.exists():
             continue
         page.add_header(o.job.label if o.colors is None else f"{o.job.label} ({o.colors} colours)")
-        images = [os.path.relpath(p, out_dir / "images") for p in (o.preview_in, o.preview_out) if p is not None]
-        page.add_images(images, ["input", "pixel art"][-len(images):], images, width=320)
+        if o.preview_alone is not None:
+            shown = (o.preview_in, o.preview_alone, o.preview_out)
+            labels = ["input", "post-processing alone", "generator + post-processing"]
+        else:
+            shown, labels = (o.preview_in, o.preview_out), ["input", "pixel art"]
+        images = [os.path.relpath(p, out_dir / "images") for p in shown if p is not None]
+        page.add_images(images, labels[-len(images):], images, width=320)
     page.save()
     with contextlib.suppress(OSError):  # the page links its files in place: no images/ folder of its own
         page.get_image_dir().rmdir()
