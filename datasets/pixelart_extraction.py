@@ -7,11 +7,16 @@ Usage::
 
 For every image under ``SRC`` (recursively): crop the uniform margins around the artwork
 (:func:`find_content_box`), detect its native pixel grid (:func:`datasets.grid_detect.detect_grid`,
-or take ``--pixel_size``), reduce it to one pixel per cell (per-cell median, never a blend),
-merge the near-duplicate colours that JPEG noise leaves (``--colour_tol``), pad it to a square with the background colour and scale it up by the largest integer factor
-that fits ``--size`` (nearest neighbour, so every cell stays square and uniform), centring it on
-a ``--size`` canvas of the background colour. Images whose grid is not found with at least
-``--min_confidence`` are reported and skipped instead of being blurred.
+or take ``--pixel_size``), move the crop onto the artwork's true edge past any JPEG bleed from
+the frame, reduce it to one pixel per whole cell (per-cell median, never a blend; cut-off cells
+at the edges are dropped), merge the near-duplicate colours that JPEG noise leaves
+(``--colour_tol``) and give cells whose colour bled from a neighbour (4:2:0 chroma) back their
+own, pad it to a square with the background colour and scale it up by the largest integer
+factor that fits ``--size`` (nearest neighbour, so every cell stays square and uniform), centring
+it on a ``--size`` canvas of the background colour. Images whose grid is not found with at least
+``--min_confidence`` are reported and skipped (with the ``--pixel_size`` hint) instead of being
+blurred or reduced at a wrong grid. ``DST/manifest.json`` lists every input with its status,
+grid (cell, phase, box) and detection confidence.
 """
 from __future__ import annotations
 
@@ -244,9 +249,25 @@ def fit_to_canvas(native: np.ndarray, size: int, background: Sequence[int]) -> n
     return out
 
 
+#: Mean luma step (levels) from which the luma edge alone places the artwork's side.
+SIDE_LUMA_STEP = 6.0
+
+
+def _edge_strength(line: np.ndarray, previous: np.ndarray) -> tuple[float, float]:
+    """``(luma, colour)`` mean absolute step between two pixel lines ``(N, C)``."""
+    d = line.astype(np.float32) - previous.astype(np.float32)
+    luma = d[:, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if d.shape[1] >= 3 else d[:, 0]
+    return float(np.abs(luma).mean()), float(np.abs(d).sum(axis=1).mean())
+
+
 def _art_start(profile: np.ndarray, first: int, last: int) -> int:
-    """The boundary in ``profile[first..last]`` (inclusive) with the strongest edge."""
-    return first + int(np.argmax(profile[first:last + 1]))
+    """The boundary in ``first..last`` (inclusive) with the strongest edge: the luma step
+    (JPEG keeps luma sharp) when one reaches :data:`SIDE_LUMA_STEP`, or half of it while 1.5
+    times the next strongest, else the colour step."""
+    luma, colour = profile[0, first:last + 1], profile[1, first:last + 1]
+    top = np.sort(luma)[::-1]
+    clear = top[0] >= SIDE_LUMA_STEP or (len(top) > 1 and top[0] >= SIDE_LUMA_STEP / 2 and top[0] >= 1.5 * top[1])
+    return first + int(np.argmax(luma if clear else colour))
 
 
 def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: GridInfo,
@@ -263,14 +284,17 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
         return box, grid
     h, w = img.shape[:2]
     y0, y1, x0, x1 = box
-    x = img.astype(np.int16)
-    # prof_y[r]: mean edge between rows r - 1 and r over the box's columns (r in 1..h-1).
-    prof_y = np.zeros(h + 1)
-    prof_y[1:h] = np.abs(np.diff(x[:, x0:x1], axis=0)).sum(axis=2).mean(axis=1)
-    prof_x = np.zeros(w + 1)
-    prof_x[1:w] = np.abs(np.diff(x[y0:y1], axis=1)).sum(axis=2).mean(axis=0)
     c = grid.cell
     reach = min(BLEED, c - 1)
+    # prof_y[r]: mean edge between rows r - 1 and r over the box's columns, for the boundaries
+    # near the box's sides only (r in 1..h-1).
+    # Profiles of the boundaries near the box's sides only: [luma, colour] mean edge between
+    # rows r - 1 and r over the box's columns (r in 1..h-1); same across columns.
+    prof_y, prof_x = np.zeros((2, h + 1)), np.zeros((2, w + 1))
+    for r in {*range(max(1, y0), min(h - 1, y0 + reach) + 1), *range(max(1, y1 - reach), min(h - 1, y1) + 1)}:
+        prof_y[:, r] = _edge_strength(img[r, x0:x1], img[r - 1, x0:x1])
+    for r in {*range(max(1, x0), min(w - 1, x0 + reach) + 1), *range(max(1, x1 - reach), min(w - 1, x1) + 1)}:
+        prof_x[:, r] = _edge_strength(img[y0:y1, r], img[y0:y1, r - 1])
     ny0 = _art_start(prof_y, y0, y0 + reach) if y0 > 0 else y0
     nx0 = _art_start(prof_x, x0, x0 + reach) if x0 > 0 else x0
     ny1 = _art_start(prof_y, y1 - reach, y1) if y1 < h else y1
@@ -279,6 +303,80 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
         return box, grid
     new_grid = replace(grid, phase_y=(grid.phase_y - (ny0 - y0)) % c, phase_x=(grid.phase_x - (nx0 - x0)) % c)
     return (ny0, ny1, nx0, nx1), new_grid
+
+
+#: Cells of a 2x2 block belong to one region when their luma differs by at most this (levels).
+BLOCK_LUMA_TOL = 8.0
+
+
+def _core_stats(region: np.ndarray, size: int, trim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel median and the largest per-channel mean absolute deviation of every
+    ``size x size`` tile of ``region`` (float ``(H, W, C)``, sizes divisible), over its core
+    (``trim`` pixels left out on each side): ``(med (n, m, C), mad (n, m))``."""
+    h, w, ch = region.shape
+    tiles = region.reshape(h // size, size, w // size, size, ch)[:, trim:size - trim, :, trim:size - trim]
+    tiles = tiles.transpose(0, 2, 1, 3, 4).reshape(h // size, w // size, -1, ch)
+    med = np.median(tiles, axis=2)
+    mad = np.abs(tiles - med[:, :, None, :]).mean(axis=2).max(axis=-1)
+    return med, mad
+
+
+def restore_bled_cells(art: np.ndarray, grid: GridInfo, native: np.ndarray) -> np.ndarray:
+    """Re-estimate the colour of cells that JPEG chroma subsampling blended with a neighbour.
+
+    4:2:0 JPEG stores colour per 2x2 pixels, so a small cell (3 to 5 px) next to another colour
+    has no pixel of clean chroma, and its median lands between the two colours. Pixel art
+    regions are usually two or more cells wide: the middle of a 2x2 block of cells of one region
+    (one luma, within :data:`BLOCK_LUMA_TOL`; luma is stored at full resolution) is far enough
+    from other colours. Each cell takes the median of the core of the most uniform such block
+    that contains it, when that core is more uniform than the cell's own.
+
+    Args:
+        art: uint8 ``(H, W, C)``, the cropped artwork.
+        grid: its grid; ``native`` holds exactly its full cells (``min_partial = 1``).
+        native: uint8 ``(ny, nx, C)`` from :func:`datasets.grid_detect.reduce_to_native`.
+
+    Returns:
+        uint8 ``(ny, nx, C)``.
+    """
+    c, py, px = grid.cell, grid.phase_y, grid.phase_x
+    ny, nx = native.shape[:2]
+    if c < 2 or ny < 2 or nx < 2 or native.shape[2] < 3 or (art.shape[0] - py) // c != ny \
+            or (art.shape[1] - px) // c != nx:
+        return native.copy()
+    region = art[py:py + ny * c, px:px + nx * c].astype(np.float32)
+    _, own_mad = _core_stats(region, c, c // 4)
+    luma = native[:, :, :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    # Every 2x2 block of cells, indexed by its top-left cell (ny - 1, nx - 1).
+    blk_med = np.zeros((ny - 1, nx - 1, native.shape[2]), dtype=np.float32)
+    blk_mad = np.full((ny - 1, nx - 1), np.inf, dtype=np.float32)
+    for oy in (0, 1):
+        for ox in (0, 1):
+            na, nb = (ny - oy) // 2, (nx - ox) // 2
+            if na == 0 or nb == 0:
+                continue
+            sub = region[oy * c:(oy + 2 * na) * c, ox * c:(ox + 2 * nb) * c]
+            med, mad = _core_stats(sub, 2 * c, c // 2)
+            blk_med[oy::2, ox::2][:na, :nb] = med
+            blk_mad[oy::2, ox::2][:na, :nb] = mad
+    quad = np.stack([luma[:-1, :-1], luma[1:, :-1], luma[:-1, 1:], luma[1:, 1:]])
+    blk_mad[quad.max(axis=0) - quad.min(axis=0) > BLOCK_LUMA_TOL] = np.inf
+    # For every cell, the most uniform block among the (up to) four that contain it.
+    best_mad = np.full((ny, nx), np.inf, dtype=np.float32)
+    best_med = native.astype(np.float32)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            mad = np.full((ny, nx), np.inf, dtype=np.float32)
+            med = np.zeros_like(best_med)
+            mad[dy:dy + ny - 1, dx:dx + nx - 1] = blk_mad
+            med[dy:dy + ny - 1, dx:dx + nx - 1] = blk_med
+            better = mad < best_mad
+            best_mad[better] = mad[better]
+            best_med[better] = med[better]
+    use = best_mad < own_mad
+    out = native.copy()
+    out[use] = np.clip(np.rint(best_med[use]), 0, 255).astype(np.uint8)
+    return out
 
 
 def _drop_frame_cells(native: np.ndarray, box: tuple[int, int, int, int], grid: GridInfo,
@@ -373,7 +471,7 @@ def extract_pixel_art(img: np.ndarray, size: int, *, pixel_size: int | None = No
     box, grid = _refine_cut_cells(img, box, grid)
     y0, y1, x0, x1 = box
     art = img[y0:y1, x0:x1]
-    native = reduce_to_native(art, grid, min_partial=MIN_PARTIAL)
+    native = restore_bled_cells(art, grid, reduce_to_native(art, grid, min_partial=MIN_PARTIAL))
     native, box, grid = _drop_frame_cells(native, box, grid, background, border_tol)
     native = snap_bled_colours(merge_similar_colours(native, colour_tol), colour_tol)
     out = fit_to_canvas(native, size, background)
