@@ -177,6 +177,10 @@ MIN_PALETTE_CELLS = 4
 #: A bled cell is moved to a palette colour only when their luma differs by at most this (levels).
 SNAP_LUMA_TOL = 10.0
 
+#: ... and chroma (Cb, Cr distance, levels) at most this: a blend keeps most of its own chroma;
+#: a colour whose own is not among the common ones must not jump to an unrelated one.
+SNAP_CHROMA_TOL = 30.0
+
 _YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 
 
@@ -188,7 +192,8 @@ def snap_bled_colours(native: np.ndarray, tol: float = DEFAULT_COLOUR_TOL) -> np
     median can land tens of levels off in chroma while its luma stays right. Such a cell's
     colour is rare; the sprite's own colours are not (at least :data:`MIN_PALETTE_CELLS` cells
     each). A rare colour farther than ``tol`` from every common one moves to the common colour of
-    the same luma (within :data:`SNAP_LUMA_TOL`) nearest in chroma; without one, it stays.
+    the same luma (within :data:`SNAP_LUMA_TOL`) nearest in chroma when that is within
+    :data:`SNAP_CHROMA_TOL`; otherwise it stays.
     ``native`` is uint8 ``(h, w, C)``, ``C >= 3`` (alpha is left alone); grey images come back
     unchanged.
     """
@@ -208,8 +213,9 @@ def snap_bled_colours(native: np.ndarray, tol: float = DEFAULT_COLOUR_TOL) -> np
             continue
         luma_ok = palette[np.abs(ycc[palette, 0] - ycc[i, 0]) <= SNAP_LUMA_TOL]
         if len(luma_ok):
-            chroma = np.square(ycc[luma_ok, 1:] - ycc[i, 1:]).sum(axis=1)
-            mapping[i] = luma_ok[np.argmin(chroma)]
+            chroma = np.sqrt(np.square(ycc[luma_ok, 1:] - ycc[i, 1:]).sum(axis=1))
+            if chroma.min() <= SNAP_CHROMA_TOL:
+                mapping[i] = luma_ok[np.argmin(chroma)]
     out = native.copy()
     out[:, :, :3] = colours[mapping[inverse.ravel()]].reshape(native.shape[0], native.shape[1], 3)
     return out
@@ -308,6 +314,10 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
 #: Cells of a 2x2 block belong to one region when their luma differs by at most this (levels).
 BLOCK_LUMA_TOL = 8.0
 
+#: ... and their block's core deviates from its median by at most this (levels, mean absolute,
+#: the worst channel): two colours of one luma make a block far less uniform.
+BLOCK_MAX_DEVIATION = 16.0
+
 
 def _core_stats(region: np.ndarray, size: int, trim: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel median and the largest per-channel mean absolute deviation of every
@@ -327,8 +337,8 @@ def restore_bled_cells(art: np.ndarray, grid: GridInfo, native: np.ndarray) -> n
     4:2:0 JPEG stores colour per 2x2 pixels, so a small cell (3 to 5 px) next to another colour
     has no pixel of clean chroma, and its median lands between the two colours. Pixel art
     regions are usually two or more cells wide: the middle of a 2x2 block of cells of one region
-    (one luma, within :data:`BLOCK_LUMA_TOL`; luma is stored at full resolution) is far enough
-    from other colours. Each cell takes the median of the core of the most uniform such block
+    (one luma, within :data:`BLOCK_LUMA_TOL`, luma being stored at full resolution, and a core
+    within :data:`BLOCK_MAX_DEVIATION`) is far enough from other colours. Each cell takes the median of the core of the most uniform such block
     that contains it, when that core is more uniform than the cell's own.
 
     Args:
@@ -373,7 +383,7 @@ def restore_bled_cells(art: np.ndarray, grid: GridInfo, native: np.ndarray) -> n
             better = mad < best_mad
             best_mad[better] = mad[better]
             best_med[better] = med[better]
-    use = best_mad < own_mad
+    use = (best_mad < own_mad) & (best_mad <= BLOCK_MAX_DEVIATION)
     out = native.copy()
     out[use] = np.clip(np.rint(best_med[use]), 0, 255).astype(np.uint8)
     return out

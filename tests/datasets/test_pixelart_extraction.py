@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from datasets.coco_preprocessing import Rejected
-from datasets.grid_detect import detect_grid, reduce_to_native
+from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native
 from datasets.pixelart_extraction import (DEFAULT_MIN_CONFIDENCE, MIN_PARTIAL, background_colour,
                                           extract_pixel_art, find_content_box, fit_to_canvas, main,
-                                          merge_similar_colours, snap_bled_colours)
+                                          merge_similar_colours, restore_bled_cells, snap_bled_colours)
 from datasets.synthetic_posts import make_post, score_extraction
 from util.image import load_image
 
@@ -233,12 +233,26 @@ def test_manifest_lists_every_input_with_grid_confidence_and_status(tmp_path, ca
 
 def test_snap_bled_colours_moves_rare_colours_to_the_common_one_of_the_same_luma():
     native = np.zeros((4, 4, 3), dtype=np.uint8)
-    native[:] = (200, 40, 40)  # common red, luma ~87
+    native[:] = (200, 40, 40)  # common red, luma ~88
     native[:2, :2] = (40, 40, 200)  # 4 blue cells (common too), luma ~51
-    native[3, 3] = (150, 62, 60)  # a red cell whose chroma bled: rare, same luma as red
+    native[3, 3] = (170, 52, 50)  # a red cell whose chroma bled: rare, same luma, chroma ~22 away
+    native[3, 0] = (40, 120, 60)  # a rare green of the same luma: its chroma is far, it stays
     out = snap_bled_colours(native, tol=12)
     np.testing.assert_array_equal(out[3, 3], [200, 40, 40])
+    np.testing.assert_array_equal(out[3, :3], native[3, :3])
     np.testing.assert_array_equal(out[:3], native[:3])
+
+
+def test_restore_bled_cells_uses_the_middle_of_a_region():
+    """A 3-px cell whose pixels all carry bleed gets the colour of its 2x2-cell region's core."""
+    native = np.array([[[200, 40, 40]] * 4] * 4, dtype=np.uint8)
+    native[2:, 2:] = (40, 40, 200)
+    art = np.repeat(np.repeat(native, 3, axis=0), 3, axis=1)
+    bled = art.copy()
+    bled[6:12, 6:8] = (70, 35, 160)  # chroma bled into the blue region's left cells (luma kept)
+    reduced = reduce_to_native(bled, GridInfo(3, 0, 0, 1.0), min_partial=1.0)
+    assert not np.array_equal(reduced, native)
+    np.testing.assert_array_equal(restore_bled_cells(bled, GridInfo(3, 0, 0, 1.0), reduced), native)
 
 
 def test_synthetic_posts_are_deterministic_with_wide_regions():
