@@ -258,6 +258,9 @@ def fit_to_canvas(native: np.ndarray, size: int, background: Sequence[int]) -> n
 #: Mean luma step (levels) from which the luma edge alone places the artwork's side.
 SIDE_LUMA_STEP = 6.0
 
+#: Without a clear luma step, colour steps within this share of the strongest count as the side.
+SIDE_COLOUR_SHARE = 0.85
+
 
 def _edge_strength(line: np.ndarray, previous: np.ndarray) -> tuple[float, float]:
     """``(luma, colour)`` mean absolute step between two pixel lines ``(N, C)``."""
@@ -266,14 +269,18 @@ def _edge_strength(line: np.ndarray, previous: np.ndarray) -> tuple[float, float
     return float(np.abs(luma).mean()), float(np.abs(d).sum(axis=1).mean())
 
 
-def _art_start(profile: np.ndarray, first: int, last: int) -> int:
-    """The boundary in ``first..last`` (inclusive) with the strongest edge: the luma step
-    (JPEG keeps luma sharp) when one reaches :data:`SIDE_LUMA_STEP`, or half of it while 1.5
-    times the next strongest, else the colour step."""
+def _art_start(profile: np.ndarray, first: int, last: int, outer: int) -> int:
+    """The boundary in ``first..last`` (inclusive) where the artwork begins: the strongest luma
+    step (JPEG keeps luma sharp) when one reaches :data:`SIDE_LUMA_STEP`, or half of it while
+    1.5 times the next strongest; else, the colour step being smeared by chroma subsampling,
+    the outermost boundary (``outer`` = -1: towards ``first``, +1: towards ``last``) within
+    :data:`SIDE_COLOUR_SHARE` of the strongest colour step."""
     luma, colour = profile[0, first:last + 1], profile[1, first:last + 1]
     top = np.sort(luma)[::-1]
-    clear = top[0] >= SIDE_LUMA_STEP or (len(top) > 1 and top[0] >= SIDE_LUMA_STEP / 2 and top[0] >= 1.5 * top[1])
-    return first + int(np.argmax(luma if clear else colour))
+    if top[0] >= SIDE_LUMA_STEP or (len(top) > 1 and top[0] >= SIDE_LUMA_STEP / 2 and top[0] >= 1.5 * top[1]):
+        return first + int(np.argmax(luma))
+    near = np.flatnonzero(colour >= SIDE_COLOUR_SHARE * colour.max())
+    return first + int(near[0] if outer < 0 else near[-1])
 
 
 def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: GridInfo,
@@ -301,10 +308,10 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
         prof_y[:, r] = _edge_strength(img[r, x0:x1], img[r - 1, x0:x1])
     for r in {*range(max(1, x0), min(w - 1, x0 + reach) + 1), *range(max(1, x1 - reach), min(w - 1, x1) + 1)}:
         prof_x[:, r] = _edge_strength(img[y0:y1, r], img[y0:y1, r - 1])
-    ny0 = _art_start(prof_y, y0, y0 + reach) if y0 > 0 else y0
-    nx0 = _art_start(prof_x, x0, x0 + reach) if x0 > 0 else x0
-    ny1 = _art_start(prof_y, y1 - reach, y1) if y1 < h else y1
-    nx1 = _art_start(prof_x, x1 - reach, x1) if x1 < w else x1
+    ny0 = _art_start(prof_y, y0, y0 + reach, -1) if y0 > 0 else y0
+    nx0 = _art_start(prof_x, x0, x0 + reach, -1) if x0 > 0 else x0
+    ny1 = _art_start(prof_y, y1 - reach, y1, +1) if y1 < h else y1
+    nx1 = _art_start(prof_x, x1 - reach, x1, +1) if x1 < w else x1
     if ny1 - ny0 < c or nx1 - nx0 < c:
         return box, grid
     new_grid = replace(grid, phase_y=(grid.phase_y - (ny0 - y0)) % c, phase_x=(grid.phase_x - (nx0 - x0)) % c)
