@@ -121,7 +121,7 @@ def _run(opt) -> int:
 
 
 #: Flags that only matter with a generator: dest -> how the user typed it.
-GENERATOR_FLAGS = {"color_match": "--color_match", "netG": "--netG", "ngf": "--ngf", "norm": "--norm",
+GENERATOR_FLAGS = {"color_match": "--color_match", "keep_white": "--keep_white", "netG": "--netG", "ngf": "--ngf", "norm": "--norm",
                    "no_dropout": "--no_dropout", "use_dropout": "--use_dropout", "input_nc": "--input_nc",
                    "output_nc": "--output_nc", "gen_size": "--gen_size", "batch_size": "--batch_size",
                    "device": "--device", "gpu_ids": "--gpu_ids", "epoch": "--epoch", "model_suffix": "--model_suffix",

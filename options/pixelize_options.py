@@ -104,8 +104,13 @@ def make_parser() -> argparse.ArgumentParser:
                    help="cap on the long side fed to the generator (0 = no cap); larger inputs are shrunk "
                         "first and the result resized back: faster and less memory, less detail")
     g.add_argument("--batch_size", type=positive_int, default=4, help="images per generator batch")
-    g.add_argument("--color_match", action="store_true",
-                   help="copy the input's hue and saturation onto the generator output before quantising")
+    g.add_argument("--color_match", action=argparse.BooleanOptionalAction, default=None,
+                   help="copy the input's hue and saturation onto the generator output before quantising "
+                        "(on by default for a shipped generator whose notes recommend it: cartoon2pixel)")
+    g.add_argument("--keep_white", action=argparse.BooleanOptionalAction, default=None,
+                   help="copy the input's white background (near-white, connected to the border) back onto the "
+                        "generator output, half a cell away from the drawing (default: as the shipped generator's "
+                        "notes say: on for cartoon2pixel)")
     g.add_argument("--device", type=device_name, default=None,
                    help="torch device, e.g. cpu, cuda, cuda:1 (default: GPU if any)")
     g.add_argument("--gpu_ids", type=gpu_list, default=None, help="reference-style device choice: 0, 1 or -1 (CPU)")
@@ -154,4 +159,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         opt.generator_path = opt.model_path
     elif opt.name is not None:
         opt.generator_path = f"{opt.checkpoints_dir}/{opt.name}/{opt.epoch}_net_G{opt.model_suffix}.pth"
+    if opt.generator_path is not None and opt.color_match is None:
+        # a shipped generator's notes (its .json sidecar) say whether it needs the input's colours back
+        opt.color_match = bool(pretrained.sidecar(opt.generator_path).get("color_match", False))
+    if opt.generator_path is not None and opt.keep_white is None:
+        opt.keep_white = bool(pretrained.sidecar(opt.generator_path).get("keep_white", False))
     return opt

@@ -21,6 +21,7 @@ import numpy as np
 
 import postprocess
 from data.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
+from postprocess.background import restore_white_background
 from util.image import ImageLoadError, is_image_file, load_image, save_image, to_rgb
 
 logger = logging.getLogger(__name__)
@@ -291,6 +292,8 @@ class Pixelizer:
             return image
         if self.opt.color_match:
             stylised = postprocess.color_match(stylised, to_rgb(image))
+        if getattr(self.opt, "keep_white", False):
+            stylised = restore_white_background(stylised, to_rgb(image), max(1, self.opt.pixel_size // 2))
         if image.shape[2] == 4:
             return np.concatenate([stylised, image[..., 3:]], axis=2)
         return stylised

@@ -47,3 +47,18 @@ def test_pixelize_flag(state_dir, capsys):
     with pytest.raises(SystemExit) as exc:
         pixelize_options.parse(["--pretrained", "toon", "--model_path", "x.pth"])
     assert exc.value.code == 2 and "drop --model_path/--name" in capsys.readouterr().err
+
+
+def test_color_match_follows_the_sidecar_unless_told(state_dir):
+    from options import pixelize_options
+
+    (state_dir / "toon_G_A.json").write_text(json.dumps({"cell": 2, "color_match": True}))
+    assert pixelize_options.parse(["--pretrained", "toon"]).color_match is True
+    assert pixelize_options.parse(["--pretrained", "toon", "--no-color_match"]).color_match is False
+    assert pixelize_options.parse(["--model_path", str(state_dir / "toon_G_A.pth")]).color_match is True
+    assert pixelize_options.parse(["--pretrained", "paired"]).color_match is False
+    assert pixelize_options.parse([]).color_match is None  # no generator: nothing to match
+    (state_dir / "toon_G_A.json").write_text(json.dumps({"cell": 2, "keep_white": True}))
+    opt = pixelize_options.parse(["--pretrained", "toon"])
+    assert opt.keep_white is True and opt.color_match is False
+    assert pixelize_options.parse(["--pretrained", "toon", "--no-keep_white"]).keep_white is False
