@@ -43,8 +43,12 @@ DEFAULT_FLAT_TOL = 6.0
 MIN_CELLS_PER_AXIS = 4
 
 #: Pixels along each image border left out of the detection (JPEG chroma bleed from a frame,
-#: a content box that is one or two pixels too large).
+#: a content box that is one or two pixels too large) ...
 EDGE_MARGIN = 2
+
+#: ... and how far in the strongest edge near each side (the frame-to-artwork edge of a crop
+#: that JPEG ringing made too large) is looked for and left out with all before it.
+EDGE_REACH = 8
 
 #: Sizes whose edge share is below this, or more than :data:`SHARE_SLACK` below the best size's,
 #: are not considered.
@@ -245,6 +249,31 @@ def flat_fraction(img: np.ndarray, cell: int, phase_y: int, phase_x: int,
     return float(np.mean(dev <= tol)) if dev.size else 0.0
 
 
+def _side_margins(signal: np.ndarray, keep: int) -> tuple[int, int, int, int]:
+    """Pixels to leave out of the detection on each side ``(top, bottom, left, right)``.
+
+    A crop of a post may hold a few pixels of JPEG ringing and bleed from its frame (rarely up
+    to one JPEG block), so its outer lines carry the frame-to-artwork edge at no grid position.
+    Each side drops :data:`EDGE_MARGIN` pixels and, within :data:`EDGE_REACH`, everything up to
+    and including its strongest edge; at least ``keep`` pixels stay per axis (else nothing is
+    dropped on that axis).
+    """
+    h, w = signal.shape[:2]
+    prof_y, prof_x = _profiles(signal)
+
+    def sides(profile: np.ndarray, length: int) -> tuple[int, int]:
+        reach = min(EDGE_REACH, length // 8)
+        if length - 2 * max(reach, EDGE_MARGIN) < keep or reach < 1:
+            return (EDGE_MARGIN, EDGE_MARGIN) if length - 2 * EDGE_MARGIN >= keep else (0, 0)
+        head = 1 + int(np.argmax(profile[1:reach + 1]))  # boundary before row ``head``
+        tail = length - (length - reach + int(np.argmax(profile[length - reach:])))
+        return max(head, EDGE_MARGIN), max(tail, EDGE_MARGIN)
+
+    top, bottom = sides(prof_y, h)
+    left, right = sides(prof_x, w)
+    return top, bottom, left, right
+
+
 def detect_grid(img: np.ndarray, *, cell: int | None = None, min_cell: int = 2, max_cell: int | None = None,
                 flat_tol: float = DEFAULT_FLAT_TOL) -> GridInfo:
     """Find the native pixel grid (cell size and phase) of an upscaled pixel-art image.
@@ -283,9 +312,8 @@ def detect_grid(img: np.ndarray, *, cell: int | None = None, min_cell: int = 2, 
                              "pass a known cell size instead")
         lowest = min_cell
 
-    # Leave out the border strip when the rest still holds the smallest grid comfortably.
-    m = EDGE_MARGIN if min(h, w) - 2 * EDGE_MARGIN >= MIN_CELLS_PER_AXIS * lowest else 0
-    signal = luma_signal(img)[m:h - m, m:w - m]
+    top, bottom, left, right = _side_margins(luma_signal(img), MIN_CELLS_PER_AXIS * lowest)
+    signal = luma_signal(img)[top:h - bottom, left:w - right]
     raw_y, raw_x = _profiles(signal)
     prof_y, prof_x = _local_peaks(raw_y), _local_peaks(raw_x)
 
@@ -321,7 +349,7 @@ def detect_grid(img: np.ndarray, *, cell: int | None = None, min_cell: int = 2, 
     # above the 1/s that evenly spread gradients (a photo) would put there.
     excess = min(_excess_share(raw_y, s, py), _excess_share(raw_x, s, px))
     contrast = min(share, excess / FULL_EXCESS)
-    grid = GridInfo(s, (py + m) % s, (px + m) % s, float(min(contrast, flat, separation)), float(contrast),
+    grid = GridInfo(s, (py + top) % s, (px + left) % s, float(min(contrast, flat, separation)), float(contrast),
                     float(flat), separation)
     logger.debug("detected grid %s", grid)
     return grid
@@ -331,8 +359,8 @@ def reduce_to_native(img: np.ndarray, grid: GridInfo, *, min_partial: float = 0.
     """Reduce an upscaled image to one pixel per grid cell.
 
     Each cell becomes the per-channel median of its core pixels (robust to JPEG noise and never
-    a blend of two flat colours, unlike a mean; see :func:`_block_median`). Cut-off cells at the borders are kept when at
-    least ``min_partial * cell`` pixels of them are visible.
+    a blend of two flat colours, unlike a mean; see :func:`_block_median`). Cut-off cells at the
+    borders are kept when at least ``min_partial * cell`` pixels of them are visible.
 
     Args:
         img: uint8 ``(H, W, C)``.

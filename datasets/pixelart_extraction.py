@@ -168,7 +168,8 @@ def merge_similar_colours(native: np.ndarray, tol: float = DEFAULT_COLOUR_TOL) -
 #: few pixels sit next to the frame, where JPEG bleed decides their colour.
 MIN_PARTIAL = 1.0
 
-#: Largest number of pixels of frame bleed that :func:`_refine_cut_cells` looks for per side.
+#: Pixels of frame bleed that :func:`_refine_cut_cells` looks for per side (at least; half a cell
+#: when that is more, never a whole cell).
 BLEED = 2
 
 #: A colour is one of the sprite's own when at least this many cells have it (after merging).
@@ -287,10 +288,9 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
                       ) -> tuple[tuple[int, int, int, int], GridInfo]:
     """Move each side of ``box`` onto the true edge of the artwork.
 
-    A box from :func:`find_content_box` can hold a pixel or two (:data:`BLEED`) of JPEG bleed
-    from the frame before the artwork starts. Within those pixels the artwork's outer cell is
-    flat, so the strongest colour edge among the box side and the next ``BLEED`` boundaries is
-    where the artwork begins: the box moves to it, so that a cell made partly of bleed counts
+    A box from :func:`find_content_box` can hold a few pixels of JPEG bleed from the frame before
+    the artwork starts. Within them the artwork's outer cell is flat, so the strongest edge among
+    the box side and the next ``max(BLEED, cell // 2)`` boundaries is where the artwork begins: the box moves to it, so that a cell made partly of bleed counts
     as cut off (and is dropped with ``MIN_PARTIAL = 1``) instead of taking the bleed's colour.
     """
     if grid.cell == 1:
@@ -298,7 +298,7 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
     h, w = img.shape[:2]
     y0, y1, x0, x1 = box
     c = grid.cell
-    reach = min(BLEED, c - 1)
+    reach = min(max(BLEED, c // 2), c - 1)
     # prof_y[r]: mean edge between rows r - 1 and r over the box's columns, for the boundaries
     # near the box's sides only (r in 1..h-1).
     # Profiles of the boundaries near the box's sides only: [luma, colour] mean edge between
@@ -345,8 +345,9 @@ def restore_bled_cells(art: np.ndarray, grid: GridInfo, native: np.ndarray) -> n
     has no pixel of clean chroma, and its median lands between the two colours. Pixel art
     regions are usually two or more cells wide: the middle of a 2x2 block of cells of one region
     (one luma, within :data:`BLOCK_LUMA_TOL`, luma being stored at full resolution, and a core
-    within :data:`BLOCK_MAX_DEVIATION`) is far enough from other colours. Each cell takes the median of the core of the most uniform such block
-    that contains it, when that core is more uniform than the cell's own.
+    within :data:`BLOCK_MAX_DEVIATION`) is far enough from other colours. Each cell takes the
+    median of the core of the most uniform such block that contains it, when that core is more
+    uniform than the cell's own.
 
     Args:
         art: uint8 ``(H, W, C)``, the cropped artwork.
@@ -409,8 +410,8 @@ def _drop_frame_cells(native: np.ndarray, box: tuple[int, int, int, int], grid: 
     At least one cell always stays.
     """
     y0, y1, x0, x1 = box
-    rows = [size for start, size, count in split_axis(y1 - y0, grid.cell, grid.phase_y, MIN_PARTIAL) for _ in range(count)]
-    cols = [size for start, size, count in split_axis(x1 - x0, grid.cell, grid.phase_x, MIN_PARTIAL) for _ in range(count)]
+    rows = [size for _, size, n in split_axis(y1 - y0, grid.cell, grid.phase_y, MIN_PARTIAL) for _ in range(n)]
+    cols = [size for _, size, n in split_axis(x1 - x0, grid.cell, grid.phase_x, MIN_PARTIAL) for _ in range(n)]
     if grid.cell == 1 or len(rows) != native.shape[0] or len(cols) != native.shape[1]:
         return native, box, grid
     a = native.astype(np.int16)
@@ -427,7 +428,8 @@ def _drop_frame_cells(native: np.ndarray, box: tuple[int, int, int, int], grid: 
             x0, left, changed = x0 + cols[left], left + 1, True
         while right - left > 1 and frame[top:bottom, right - 1].all():
             x1, right, changed = x1 - cols[right - 1], right - 1, True
-    # Skipped pixels before the first kept band: a dropped head cut off by split_axis.
+    # (Moving a side by whole cells keeps the grid lines; a cut-off band left at the new side is
+    # dropped by the reduction as before.)
     if top == 0 and left == 0 and bottom == len(rows) and right == len(cols):
         return native, box, grid
     new_box = (y0, y1, x0, x1)
