@@ -210,3 +210,15 @@ def test_errors_name_the_parameter():
         reduce_to_native(img, GridInfo(2, 0, 0, 1.0), min_partial=0.0)
     with pytest.raises(ValueError, match="invalid grid"):
         reduce_to_native(img, GridInfo(4, 4, 0, 1.0))
+
+
+def test_frame_edge_inside_a_too_large_crop_is_left_out():
+    """JPEG ringing made the content box 5 px too large: the frame-to-art edge sits inside it."""
+    from datasets.pixelart_extraction import find_content_box
+
+    post = make_post(507, subsampling=0)
+    y0, y1, x0, x1 = find_content_box(post.image)
+    assert post.box[0] - y0 >= 4  # the crop starts well inside the frame
+    grid = detect_grid(post.image[y0:y1, x0:x1])
+    assert grid.cell == post.cell
+    assert ((y0 + grid.phase_y - post.origin[0]) % post.cell, (x0 + grid.phase_x - post.origin[1]) % post.cell) == (0, 0)
