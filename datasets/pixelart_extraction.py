@@ -290,8 +290,9 @@ def _refine_cut_cells(img: np.ndarray, box: tuple[int, int, int, int], grid: Gri
 
     A box from :func:`find_content_box` can hold a few pixels of JPEG bleed from the frame before
     the artwork starts. Within them the artwork's outer cell is flat, so the strongest edge among
-    the box side and the next ``max(BLEED, cell // 2)`` boundaries is where the artwork begins: the box moves to it, so that a cell made partly of bleed counts
-    as cut off (and is dropped with ``MIN_PARTIAL = 1``) instead of taking the bleed's colour.
+    the box side and the next ``max(BLEED, cell // 2)`` boundaries is where the artwork begins:
+    the box moves to it, so that a cell made partly of bleed counts as cut off (and is dropped
+    with ``MIN_PARTIAL = 1``) instead of taking the bleed's colour.
     """
     if grid.cell == 1:
         return box, grid

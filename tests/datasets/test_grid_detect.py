@@ -221,4 +221,5 @@ def test_frame_edge_inside_a_too_large_crop_is_left_out():
     assert post.box[0] - y0 >= 4  # the crop starts well inside the frame
     grid = detect_grid(post.image[y0:y1, x0:x1])
     assert grid.cell == post.cell
-    assert ((y0 + grid.phase_y - post.origin[0]) % post.cell, (x0 + grid.phase_x - post.origin[1]) % post.cell) == (0, 0)
+    assert (y0 + grid.phase_y - post.origin[0]) % post.cell == 0
+    assert (x0 + grid.phase_x - post.origin[1]) % post.cell == 0
