@@ -13,7 +13,7 @@ from data.unaligned_dataset import UnalignedDataset
 
 
 def test_available_datasets_lists_every_mode_file():
-    assert data.available_datasets() == ["aligned", "single", "template", "unaligned"]
+    assert data.available_datasets() == ["aligned", "colorization", "single", "template", "unaligned"]
 
 
 @pytest.mark.parametrize("name, cls", [("unaligned", UnalignedDataset), ("single", SingleDataset),
@@ -24,7 +24,7 @@ def test_find_dataset_using_name(name, cls):
 
 @pytest.mark.parametrize("name", ["foo", "base", "../unaligned", "Unaligned", ""])
 def test_unknown_dataset_mode_lists_available(name):
-    expected = f"unknown --dataset_mode {name!r}; available: aligned, single, template, unaligned"
+    expected = f"unknown --dataset_mode {name!r}; available: aligned, colorization, single, template, unaligned"
     with pytest.raises(ValueError) as info:
         data.find_dataset_using_name(name)
     assert str(info.value) == expected
@@ -47,5 +47,5 @@ def test_get_option_setter_default_returns_parser_unchanged():
 
 
 def test_create_dataset_unknown_mode(make_opt, unaligned_root):
-    with pytest.raises(ValueError, match=r"unknown --dataset_mode 'nope'; available: aligned, single"):
+    with pytest.raises(ValueError, match=r"unknown --dataset_mode 'nope'; available: aligned, colorization, single"):
         data.create_dataset(make_opt(dataroot=str(unaligned_root), dataset_mode="nope"))
