@@ -6,20 +6,30 @@ import torch.nn.functional as F
 from torch import nn
 
 
+#: Smallest side any generator takes: a ResNet generator reflection-pads its input by 3 and, after
+#: two stride-2 convolutions, its blocks reflection-pad by 1, which needs at least 2 px there (8 px in).
+MIN_SIDE = 8
+
+
+def _padded_side(size: int, multiple: int) -> int:
+    return max(-(-size // multiple), -(-MIN_SIDE // multiple)) * multiple
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Pad ``x`` ``(N, C, H, W)`` on the bottom/right so H and W are multiples of ``multiple``.
+    """Pad ``x`` ``(N, C, H, W)`` on the bottom/right so H and W are multiples of ``multiple``
+    and at least :data:`MIN_SIDE`.
 
     Reflection padding is used (no hard border for the network to react to); when the pad
-    is larger than the image allows for reflection, replicate padding is used instead.
-    Returns the padded tensor and the original ``(H, W)``.
+    is larger than the image allows for reflection (tiny images, thin strips), replicate
+    padding is used instead. Returns the padded tensor and the original ``(H, W)``.
     """
     if x.dim() != 4:
         raise ValueError(f"`x` must have shape (N, C, H, W), got {tuple(x.shape)}")
     if multiple < 1:
         raise ValueError(f"`multiple` must be >= 1, got {multiple}")
     h, w = x.shape[-2:]
-    pad_h = (-h) % multiple
-    pad_w = (-w) % multiple
+    pad_h = _padded_side(h, multiple) - h
+    pad_w = _padded_side(w, multiple) - w
     if pad_h == 0 and pad_w == 0:
         return x, (h, w)
     mode = "reflect" if pad_h < h and pad_w < w else "replicate"
@@ -50,8 +60,18 @@ def load_generator(path, *, overrides: dict | None = None, device: torch.device 
     from models import compat, networks
     from util.checkpoint import load_state_dict_file
 
-    state = load_state_dict_file(path)
-    config = compat.infer_generator_config(state)
+    state = load_state_dict_file(path)  # one-line CheckpointError (a ValueError) naming the file if unusable
+    try:
+        config = compat.infer_generator_config(state)
+    except ValueError as err:
+        if _looks_like_discriminator(state):
+            raise ValueError(f"generator file {path}: holds a discriminator (PatchGAN, last layer with 1 output "
+                             "channel), not a generator; pass a *_net_G_A.pth or *_net_G_B.pth file") from err
+        raise ValueError(f"generator file {path}: {err}") from err
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"generator file {path}: weights are not finite (NaN or Inf) in {len(bad)} tensor(s), "
+                         f"e.g. {bad[0]}; the training diverged or the file is damaged: use an earlier checkpoint")
     for key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -70,3 +90,9 @@ def load_generator(path, *, overrides: dict | None = None, device: torch.device 
     compat.load_into(net, state, source=str(path))
     net.eval()
     return net.to(device), config
+
+
+def _looks_like_discriminator(state) -> bool:
+    """True for a PatchGAN/pixel discriminator state dict: convolutions only, the last one with 1 output."""
+    convs = [v for k, v in state.items() if k.endswith("weight") and getattr(v, "dim", lambda: 0)() == 4]
+    return bool(convs) and convs[-1].shape[0] == 1 and "conv_block" not in " ".join(state)

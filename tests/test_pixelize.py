@@ -570,3 +570,148 @@ def test_max_pixels_flag_sets_the_limit_for_images_and_gifs(tmp_path, capsys):
         f"failed: {src / 'big.png'}: image is 10x12 = 120 pixels, above the limit of 100 (possible decompression "
         "bomb); resize it first or raise --max_pixels"]
     assert (tmp_path / "o" / "small.png").is_file()
+
+
+# --------------------------------------------------------------------------- small inputs, GIFs, video errors
+def test_image_smaller_than_the_cell_keeps_its_size(tmp_path):
+    save_image(tmp_path / "in" / "small.png", photo(80, 120))
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(out), "--pixel_size", "500"]) == 0
+    with Image.open(out / "small.png") as im:
+        assert im.size == (120, 80)
+
+
+def _gif(path: Path, frames: list[np.ndarray], duration: int = 100) -> None:
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0)
+
+
+@pytest.mark.slow
+def test_animated_gif_smaller_than_the_cell_works_like_a_png(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _gif(src / "small.gif", [photo(6, 6, i) for i in range(3)])
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(src), "--output", str(out), "--video_format", "gif"]) == 0
+    with Image.open(out / "small.gif") as gif:
+        assert gif.size == (6, 6)
+
+
+@pytest.mark.slow
+def test_gif_transparency_is_kept_with_keep_alpha(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    frames = []
+    for i in range(2):
+        f = np.zeros((16, 16, 4), np.uint8)
+        f[..., :3] = photo(16, 16, i)
+        f[..., 3] = 255
+        f[:, :8, 3] = 0  # left half transparent
+        frames.append(f)
+    _gif(src / "sprite.gif", frames)
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(src), "--output", str(out), "--video_format", "gif", "--pixel_size", "4",
+                          "--upscale", "1", "--keep_alpha"]) == 0
+    with Image.open(out / "sprite.gif") as gif:
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            alpha = np.asarray(gif.convert("RGBA"))[..., 3]
+            assert (alpha[:, :2] == 0).all() and (alpha[:, 2:] == 255).all()
+
+
+@pytest.mark.slow
+def test_a_failed_video_says_why_and_leaves_no_preview(tmp_path, capsys):
+    import imageio_ffmpeg
+
+    src = tmp_path / "in"
+    src.mkdir()
+    writer = imageio_ffmpeg.write_frames(str(src / "wide.mp4"), (2048, 8), fps=10, macro_block_size=1,
+                                         ffmpeg_log_level="error")
+    writer.send(None)
+    for i in range(2):
+        writer.send(photo(8, 2048, i))
+    writer.close()
+    data = (src / "wide.mp4").read_bytes()
+    (src / "cut.mp4").write_bytes(data[: len(data) // 2])
+    (src / "text.mp4").write_text("not a video at all")
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "8", "--upscale", "80"])
+    err = messages(capsys.readouterr().err)
+    assert rc == 1
+    assert sorted(err) == [
+        f"failed: {src / 'cut.mp4'}: not a readable video: the file is truncated: its index (the MP4 'moov' atom) "
+        "is missing, as after an interrupted download or recording",
+        f"failed: {src / 'text.mp4'}: not a readable video: the data is not a video ffmpeg knows (not even the "
+        "start of one)",
+        f"failed: {src / 'wide.mp4'}: the output frames would be 20480x80, above the 16384 px per side that H.264 "
+        "(MP4) allows; lower --upscale or use --video_format gif"]
+    assert sorted(p.name for p in out.rglob("*")) == ["index.html"]
+
+
+# --------------------------------------------------------------------------- tiny images through a generator
+@pytest.mark.slow
+def test_tiny_images_go_through_the_generator_with_the_others(tmp_path, capsys):
+    src = tmp_path / "in"
+    sizes = {"p1": (1, 1), "p2": (2, 2), "p3": (3, 3), "p4": (4, 4), "strip": (2, 300), "normal": (24, 32)}
+    for name, (h, w) in sizes.items():
+        save_image(src / f"{name}.png", photo(h, w))
+    tiny_generator(tmp_path / "g.pth")
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--model_path", str(tmp_path / "g.pth"),
+                        "--pixel_size", "4", "--batch_size", "3"])
+    assert rc == 0, capsys.readouterr().err
+    assert "pixelize: 6 done, 0 skipped, 0 failed (of 6 inputs)" in capsys.readouterr().out
+    for name, (h, w) in sizes.items():
+        with Image.open(out / f"{name}.png") as im:
+            assert im.size == (w, h), name
+
+
+def test_an_image_the_generator_cannot_take_fails_alone(tmp_path, capsys, monkeypatch):
+    from util import pixelizer
+
+    src = tmp_path / "in"
+    for i in range(3):
+        save_image(src / f"img{i}.png", photo(16, 12 + 4 * i, i))
+    tiny_generator(tmp_path / "g.pth")
+    real_call = pixelizer.GeneratorStage.__call__
+
+    def picky(self, images):
+        if any(im.shape[1] == 16 for im in images):
+            raise RuntimeError("simulated: out of memory on this one")
+        return real_call(self, images)
+
+    monkeypatch.setattr(pixelizer.GeneratorStage, "__call__", picky)
+    rc = pixelize.main(["--input", str(src), "--output", str(tmp_path / "out"), "--model_path",
+                        str(tmp_path / "g.pth"), "--pixel_size", "4", "--batch_size", "3"])
+    printed, err = capsys.readouterr()
+    assert rc == 1
+    assert messages(err) == [f"failed: {src / 'img1.png'}: the generator failed on this image "
+                             "(simulated: out of memory on this one)"]
+    assert "pixelize: 2 done, 0 skipped, 1 failed (of 3 inputs)" in printed
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, monkeypatch):
+    from util import pixelizer
+
+    src = tmp_path / "in"
+    for i in range(6):
+        save_image(src / f"img{i}.png", photo(16, 16, i))
+    real_finish = pixelizer.Pixelizer.finish_image
+
+    def interrupted_at_the_third(self, job, image, stylised):
+        if job.source.endswith("img2.png"):
+            raise KeyboardInterrupt
+        return real_finish(self, job, image, stylised)
+
+    monkeypatch.setattr(pixelizer.Pixelizer, "finish_image", interrupted_at_the_third)
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4", "--workers", "1"])
+    printed, err = capsys.readouterr()
+    assert rc == 130
+    assert "Traceback" not in err
+    assert "interrupted: 4 input(s) not processed; finished outputs are kept and a re-run skips them" in err
+    assert "pixelize: 2 done, 0 skipped, 0 failed (of 2 inputs)" in printed
+    names = {p.name for p in out.glob("*.png")}  # a task already running when Ctrl-C came may finish
+    assert {"img0.png", "img1.png"} <= names and "img2.png" not in names
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]

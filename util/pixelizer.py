@@ -486,6 +486,8 @@ class Pixelizer:
             for path in fresh:
                 with contextlib.suppress(OSError):
                     path.unlink()
+            with contextlib.suppress(OSError):  # only when empty
+                preview_in.parent.rmdir()
             raise
         return Outcome(job, "done", out_path, preview_in=preview_in, preview_out=preview_out)
 

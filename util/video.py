@@ -38,10 +38,12 @@ class VideoReader:
     n_frames: int | None
     size: tuple[int, int]  # (width, height)
     has_audio: bool
+    has_alpha: bool = False  # a GIF with transparency
 
-    def frames(self) -> Iterator[np.ndarray]:
+    def frames(self, keep_alpha: bool = False) -> Iterator[np.ndarray]:
+        """The frames; RGBA ``(H, W, 4)`` when ``keep_alpha`` and the video has transparency."""
         if Path(self.path).suffix.lower() == ".gif":
-            yield from _gif_frames(self.path)
+            yield from _gif_frames(self.path, "RGBA" if keep_alpha and self.has_alpha else "RGB")
             return
         import imageio_ffmpeg
 
@@ -52,17 +54,41 @@ class VideoReader:
             for raw in gen:
                 yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
         except (RuntimeError, OSError, StopIteration) as err:
-            raise ValueError(f"cannot decode video: {err}") from err
+            raise ValueError(f"cannot decode the video: {explain_ffmpeg_error(err)}") from err
         finally:
             gen.close()
 
 
-def _gif_frames(path: str) -> Iterator[np.ndarray]:
+def _gif_frames(path: str, mode: str = "RGB") -> Iterator[np.ndarray]:
     from PIL import Image, ImageSequence
 
     with Image.open(path) as img:
         for frame in ImageSequence.Iterator(img):
-            yield np.asarray(frame.convert("RGB"), dtype=np.uint8).copy()
+            yield np.asarray(frame.convert(mode), dtype=np.uint8).copy()
+
+
+#: ffmpeg messages -> what they say about the file.
+_FFMPEG_MEANINGS = (
+    ("misdetection possible", "the data is not a video ffmpeg knows (not even the start of one)"),
+    ("moov atom not found", "the file is truncated: its index (the MP4 'moov' atom) is missing, as after an "
+                            "interrupted download or recording"),
+    ("invalid data found when processing input", "the data is not a video ffmpeg knows, or it is damaged"),
+    ("does not contain any stream", "the file holds no video stream"),
+    ("no video stream", "the file holds no video stream"),
+    ("output file does not contain any stream", "the file holds no video stream"),
+    ("permission denied", "the file cannot be read (permission denied)"),
+)
+
+
+def explain_ffmpeg_error(err: BaseException) -> str:
+    """One line saying what is wrong with the file, from an ffmpeg error (its last line if unknown)."""
+    text = str(err).strip()
+    lowered = text.lower()
+    for needle, meaning in _FFMPEG_MEANINGS:
+        if needle in lowered:
+            return meaning
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"ffmpeg says: {lines[-1]}" if lines else type(err).__name__
 
 
 def open_video(path: str | os.PathLike, max_pixels: int | None = None) -> VideoReader:
@@ -80,9 +106,10 @@ def open_video(path: str | os.PathLike, max_pixels: int | None = None) -> VideoR
         try:
             with Image.open(path) as img:
                 check_pixels(path, img.size, max_pixels)
-                n = getattr(img, "n_frames", 1)
+                alpha = "transparency" in img.info or img.mode in ("RGBA", "LA", "PA")
                 duration_ms = img.info.get("duration") or 100
-                return VideoReader(path, 1000.0 / duration_ms, n, img.size, False)
+                n = getattr(img, "n_frames", 1)
+                return VideoReader(path, 1000.0 / duration_ms, n, img.size, False, alpha)
         except ImageLoadError as err:
             raise ValueError(err.reason) from err
         except (UnidentifiedImageError, OSError) as err:
@@ -94,11 +121,15 @@ def open_video(path: str | os.PathLike, max_pixels: int | None = None) -> VideoR
         meta = next(gen)
         gen.close()
     except (RuntimeError, OSError, StopIteration) as err:
-        raise ValueError(f"not a readable video ({str(err).strip().splitlines()[-1] if str(err) else err})") from err
+        raise ValueError(f"not a readable video: {explain_ffmpeg_error(err)}") from err
     fps = float(meta.get("fps") or 25.0)
     duration = meta.get("duration")
     n_frames = int(round(duration * fps)) if duration and np.isfinite(duration) else None
     return VideoReader(path, fps, n_frames, tuple(meta["size"]), bool(meta.get("audio_codec")))
+
+
+#: Largest frame side libx264 encodes.
+H264_MAX_SIDE = 16384
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
@@ -148,14 +179,21 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
                 for frame in frames:
                     frame = _even(np.ascontiguousarray(_enlarge(frame, upscale, crop_to)[..., :3]))
                     if writer is None:
+                        h, w = frame.shape[:2]
+                        if max(h, w) > H264_MAX_SIDE:
+                            raise ValueError(f"the output frames would be {w}x{h}, above the {H264_MAX_SIDE} px per "
+                                             "side that H.264 (MP4) allows; lower --upscale or use --video_format gif")
                         if first_frame_to is not None:
                             save_image(first_frame_to, frame)
-                        h, w = frame.shape[:2]
                         writer = imageio_ffmpeg.write_frames(str(tmp_video), (w, h), fps=fps, codec="libx264",
                                                              pix_fmt_out="yuv420p", macro_block_size=1,
-                                                             output_params=["-crf", "18"], ffmpeg_log_level="error")
+                                                             output_params=["-crf", "18"], ffmpeg_log_level="fatal")
                         writer.send(None)
-                    writer.send(frame)
+                    try:
+                        writer.send(frame)
+                    except (OSError, RuntimeError) as err:
+                        raise ValueError(f"the H.264 encoder stopped on {w}x{h} frames at {fps:g} fps "
+                                         f"({explain_ffmpeg_error(err)}); try --video_format gif") from err
                     count += 1
                     bar.update(1)
             finally:
@@ -163,6 +201,9 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
                     writer.close()
             if count == 0:
                 raise ValueError("the video has no frames")
+            if tmp_video.stat().st_size == 0:
+                raise ValueError(f"the H.264 encoder wrote nothing for {count} frame(s) of {w}x{h} at {fps:g} fps; "
+                                 "try --video_format gif")
             if audio_from is not None:
                 _mux_audio(tmp_video, audio_from)
         return count
@@ -180,10 +221,13 @@ def _write_gif(path: Path, frames: list[np.ndarray], fps: float, upscale: int = 
                crop_to: tuple[int, int] | None = None) -> None:
     from PIL import Image
 
-    images = [Image.fromarray(np.ascontiguousarray(_enlarge(f, upscale, crop_to)[..., :3])) for f in frames]
+    alpha = frames[0].shape[2] == 4
+    images = [Image.fromarray(np.ascontiguousarray(_enlarge(f, upscale, crop_to)[..., :4 if alpha else 3]))
+              for f in frames]
     with atomic_path(path) as tmp:
+        # with transparency each frame replaces the last (disposal 2), else it is drawn over it (1)
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                       duration=max(20, int(round(1000 / fps))), loop=0, optimize=False, disposal=1)
+                       duration=max(20, int(round(1000 / fps))), loop=0, optimize=False, disposal=2 if alpha else 1)
 
 
 def _mux_audio(video_path: Path, audio_source: str) -> None:
