@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from util import dist
+from util.fileio import atomic_write_text
 from util.html import HTML
 from util.image import from_pil, save_image, to_pil, to_rgb, to_uint8
 
@@ -234,6 +235,7 @@ class Visualizer:
         self._wandb = None
         self._saved_epoch: int | None = None
         self._visdom_warned = False
+        self._page_written = False  # web/index.html exists (its path is logged once it does)
         if not self.is_main:
             self.use_html = False
             return
@@ -241,7 +243,9 @@ class Visualizer:
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         if self.use_html:
             self.img_dir.mkdir(parents=True, exist_ok=True)
-            logger.info("HTML image history: %s", self.web_dir / "index.html")
+            if (self.web_dir / "index.html").is_file():
+                self._page_written = True
+                logger.info("HTML image history: %s", self.web_dir / "index.html")
         with open(self.log_name, "a", encoding="utf-8") as fh:
             fh.write(f"================ Training Loss ({time.strftime('%c')}) ================\n")
         if self.display_id > 0:
@@ -432,8 +436,40 @@ class Visualizer:
                       opts={"title": f"{self.name} seconds per image", "legend": ["compute", "data"],
                             "xlabel": "images seen", "ylabel": "s / image"})
 
+    def truncate_loss_log(self, total_iters: int) -> int:
+        """Drop ``loss_log.jsonl`` records past ``total_iters`` (and a torn last line), e.g. the rows a
+        killed run logged after its last checkpoint, before resuming from that checkpoint.
+
+        Rewritten atomically; returns how many lines were dropped (0: the file is untouched).
+        """
+        if not self.is_main or not self.jsonl_name.is_file():
+            return 0
+        lines = self.jsonl_name.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line) if line.endswith("\n") else None
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                continue  # a line cut short by a kill
+            done = record.get("total_iters")
+            if isinstance(done, int) and done > total_iters:
+                continue
+            kept.append(line)
+        dropped = len(lines) - len(kept)
+        if dropped:
+            atomic_write_text(self.jsonl_name, "".join(kept))
+            logger.info("%s: dropped %d record(s) logged after the restored checkpoint (%d images)",
+                        self.jsonl_name, dropped, total_iters)
+        return dropped
+
     def close(self) -> None:
         """Flush and release everything (log files are flushed after every line already)."""
+        if self.is_main and self.use_html and not self._page_written:
+            logger.info("no training images were shown (fewer than --display_freq %s images trained in an "
+                        "epoch), so %s was not written", getattr(self.opt, "display_freq", "?"),
+                        self.web_dir / "index.html")
         if self.vis is not None:
             self._close_visdom()
         if self.wandb_run is not None:
@@ -465,6 +501,9 @@ class Visualizer:
             ims = [name for name, _ in present]
             page.add_images(ims, [label for _, label in present], ims, width=self.win_size)
         page.save()
+        if not self._page_written:
+            self._page_written = True
+            logger.info("HTML image history: %s", self.web_dir / "index.html")
 
     def _display_image(self, img: np.ndarray) -> np.ndarray:
         """uint8 (H, W, C) -> RGB float (3, H', W') in [0, 1], upscaled by an integer factor

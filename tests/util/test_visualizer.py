@@ -499,3 +499,35 @@ def test_module_import_pulls_in_neither_visdom_nor_wandb():
             "bad = [m for m in ('visdom', 'wandb', 'requests') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_html_page_is_announced_only_once_written(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="util.visualizer")
+    page = tmp_path / "checkpoints" / "exp" / "web" / "index.html"
+    vis = Visualizer(_opt(tmp_path, display_freq=400))
+    vis.close()  # a short run: nothing was displayed
+    messages = [r.getMessage() for r in caplog.records]
+    assert not page.exists()
+    assert not any(m.startswith("HTML image history") for m in messages)
+    assert f"no training images were shown (fewer than --display_freq 400 images trained in an epoch), so {page} " \
+           "was not written" in messages
+    caplog.clear()
+    vis = Visualizer(_opt(tmp_path))
+    vis.display_current_results(_visuals(), 1, 1, save_result=True)
+    vis.display_current_results(_visuals(), 1, 2, save_result=True)
+    vis.close()
+    assert page.is_file()
+    assert [r.getMessage() for r in caplog.records] == [f"HTML image history: {page}"]
+
+
+def test_truncate_loss_log_drops_rows_after_the_restored_iteration(tmp_path):
+    vis = Visualizer(_opt(tmp_path))
+    for n in (1, 2, 3, 4):
+        vis.print_current_losses(1, n, {"G": 0.5}, 0.1, 0.0, total_iters=n)
+    log = tmp_path / "checkpoints" / "exp" / "loss_log.jsonl"
+    with open(log, "a") as fh:
+        fh.write('{"epoch": 1, "iters": 5, "total_it')  # a row cut short by kill -9
+    assert vis.truncate_loss_log(2) == 3
+    assert [json.loads(line)["total_iters"] for line in log.read_text().splitlines()] == [1, 2]
+    assert vis.truncate_loss_log(2) == 0
+    assert not [p for p in log.parent.iterdir() if p.name.startswith(".")]
