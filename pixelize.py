@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     dist.init_distributed()
     try:
         return _run(opt)
+    except KeyboardInterrupt:  # before or after the run itself (which reports its own summary)
+        print("interrupted", file=sys.stderr)
+        return 130
     finally:
         dist.cleanup()
 
