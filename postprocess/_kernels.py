@@ -38,6 +38,8 @@ __all__ = [
     "kmeanspp",
     "bin_means",
     "restore_chroma",
+    "centre_window_means",
+    "halftone_labels",
     "reduce_cells_weighted",
     "srgb_u8_to_xyzn",
     "srgb_float_to_xyzn",
@@ -978,6 +980,129 @@ def reduce_cells_weighted(
                 rest = tot - hw
                 lo[cy, cx, c] = (sums[cy, cx, c] - hsum[cy, cx, c]) / rest if rest > 1e-12 else mean[cy, cx, c]
     return mean, hi, lo, frac, s0
+
+
+@njit(cache=True, nogil=True)
+def centre_window_means(
+    rgb: np.ndarray, weight: np.ndarray, use_weight: bool, p: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, minimum and maximum colour of the central window of every ``p``-pixel cell of a uint8
+    ``(H, W, 3)`` image.
+
+    A cell spanning ``n`` pixels along an axis (``p``, or fewer for the partial last cell) has a
+    window of ``m = max(1, n // 2)`` pixels starting ``(n - m) // 2`` pixels in (the central half).
+    With ``use_weight`` the pixels are weighted by float32 ``weight`` ``(H, W)`` and pixels of
+    weight 0 are left out. Returns float64 ``(h, w, 3)`` means, float64 ``(h, w)`` window weights,
+    and float64 ``(h, w, 3)`` per-channel minima and maxima (all 0 where the window's weight is 0).
+    """
+    big_h, big_w = rgb.shape[0], rgb.shape[1]
+    h, w = (big_h + p - 1) // p, (big_w + p - 1) // p
+    means = np.zeros((h, w, 3))
+    wsum = np.zeros((h, w))
+    lo = np.zeros((h, w, 3))
+    hi = np.zeros((h, w, 3))
+    mn = np.empty(3)
+    mx3 = np.empty(3)
+    s = np.empty(3)
+    for cy in range(h):
+        ny = min(p, big_h - cy * p)
+        my = max(1, ny // 2)
+        y0 = cy * p + (ny - my) // 2
+        for cx in range(w):
+            nx = min(p, big_w - cx * p)
+            mx = max(1, nx // 2)
+            x0 = cx * p + (nx - mx) // 2
+            s[:] = 0.0
+            mn[:] = 255.0
+            mx3[:] = 0.0
+            tot = 0.0
+            for y in range(y0, y0 + my):
+                for x in range(x0, x0 + mx):
+                    wt = np.float64(weight[y, x]) if use_weight else 1.0
+                    if wt <= 0.0:
+                        continue
+                    for c in range(3):
+                        v = np.float64(rgb[y, x, c])
+                        s[c] += wt * v
+                        mn[c] = min(mn[c], v)
+                        mx3[c] = max(mx3[c], v)
+                    tot += wt
+            wsum[cy, cx] = tot
+            if tot > 1e-12:
+                for c in range(3):
+                    means[cy, cx, c] = s[c] / tot
+                    lo[cy, cx, c] = mn[c]
+                    hi[cy, cx, c] = mx3[c]
+    return means, wsum, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def halftone_labels(
+    labels: np.ndarray, cells_lab: np.ndarray, pal: np.ndarray, min_contrast: float, max_off: float, band: float,
+    flat_tol: float,
+) -> np.ndarray:
+    """Anti-aliasing cleanup: a cell whose two opposite neighbours (left/right, then up/down) carry two
+    other labels, each repeated one cell further out, with those four cells within ``flat_tol``
+    (CIELAB distance) of their palette colour (flat on both sides), and whose colour lies on the
+    segment between those two palette colours takes the nearer one.
+
+    ``labels`` int64 ``(h, w)`` (-1 transparent, left alone); ``cells_lab`` float64 ``(h*w, 3)``;
+    ``pal`` float64 ``(K, 3)`` CIELAB. The two colours must differ by at least ``min_contrast``
+    (CIELAB distance); the cell's distance from their segment must be at most ``max_off`` times
+    its length; its position along the segment ``t`` must lie in ``[band, 1 - band]``. Reads the
+    input labels only (one pass); returns a new array.
+    """
+    h, w = labels.shape
+    out = labels.copy()
+    for y in range(h):
+        for x in range(w):
+            lc = labels[y, x]
+            if lc < 0:
+                continue
+            for axis in range(2):
+                if axis == 0:
+                    if x < 2 or x > w - 3:
+                        continue
+                    la, la2, lb, lb2 = labels[y, x - 1], labels[y, x - 2], labels[y, x + 1], labels[y, x + 2]
+                else:
+                    if y < 2 or y > h - 3:
+                        continue
+                    la, la2, lb, lb2 = labels[y - 1, x], labels[y - 2, x], labels[y + 1, x], labels[y + 2, x]
+                if la < 0 or lb < 0 or la == lb or la == lc or lb == lc or la2 != la or lb2 != lb:
+                    continue
+                flat = True
+                for k in range(1, 3):
+                    for sgn in (-1, 1):
+                        i = (y * w + x + sgn * k) if axis == 0 else ((y + sgn * k) * w + x)
+                        lab_i = la if sgn < 0 else lb
+                        e2 = 0.0
+                        for c in range(3):
+                            e = cells_lab[i, c] - pal[lab_i, c]
+                            e2 += e * e
+                        if e2 > flat_tol * flat_tol:
+                            flat = False
+                if not flat:
+                    continue
+                seg2 = 0.0
+                dot = 0.0
+                for c in range(3):
+                    d = pal[lb, c] - pal[la, c]
+                    seg2 += d * d
+                    dot += (cells_lab[y * w + x, c] - pal[la, c]) * d
+                if seg2 < min_contrast * min_contrast:
+                    continue
+                t = dot / seg2
+                if t < band or t > 1.0 - band:
+                    continue
+                off2 = 0.0
+                for c in range(3):
+                    e = cells_lab[y * w + x, c] - (pal[la, c] + t * (pal[lb, c] - pal[la, c]))
+                    off2 += e * e
+                if off2 > max_off * max_off * seg2:
+                    continue
+                out[y, x] = la if t < 0.5 else lb
+                break
+    return out
 
 
 @njit(cache=True, nogil=True)

@@ -4,10 +4,13 @@ Steps of :func:`pixelize_image`:
 
 1. alpha split (RGBA cells with mean alpha below ``alpha_threshold`` become transparent);
 2. optional outline emphasis (contrast-aware dark-detail expansion, full resolution);
-3. edge-aware reduction to the cell grid (:mod:`postprocess.downsampling`);
+3. edge-aware reduction to the cell grid (:mod:`postprocess.downsampling`); a smooth render of
+   pixel art is recognised from its content and its cells are restored (sharp central-window
+   colours, a palette separation of :data:`PIXEL_ART_MIN_DELTA_E`), photos are left as they are;
 4. optional colour shifting of the cells (chroma ``saturation``, ``L*`` ``contrast``);
 5. the palette: given (array or file) or fitted on the cell colours (:mod:`postprocess.palette_gen`);
-6. mapping to the palette (nearest CIEDE2000, or dithering), then orphan cleanup.
+6. mapping to the palette (nearest CIEDE2000, or dithering), then anti-aliasing half-tone cleanup
+   and orphan cleanup.
 
 Nothing recolours after step 6: every opaque output pixel is a palette colour.
 """
@@ -22,14 +25,18 @@ import numpy as np
 from postprocess.color import _check_factor, _check_image, adjust_lab, lab_chroma, lab_to_srgb, srgb_to_lab
 from postprocess.dither import check_dither, dither_labels
 from postprocess.downsampling import (
+    DESPECKLE_MAX_SHIFT,
     CellGrid,
     _check_alpha_threshold,
+    despeckle,
     assign_labels,
     check_palette,
+    clean_halftones,
     check_pixel_size,
     opaque_mask,
     reduce_cells,
     render,
+    restore_pixel_art,
 )
 from postprocess.palette_gen import _check_n_colors, _check_seed, fit_palette
 from postprocess.palette_io import load_palette
@@ -39,6 +46,11 @@ logger = logging.getLogger(__name__)
 __all__ = ["pixelize_image", "pixelize_image_with_palette", "upscale", "PaletteLike"]
 
 PaletteLike = np.ndarray | str | os.PathLike | None
+
+#: Palette separation (CIEDE2000) when ``min_delta_e`` is None (automatic): photos ...
+MIN_DELTA_E = 8.0
+#: ... and recognised pixel art, whose own shading ramps hold colours closer than 8.
+PIXEL_ART_MIN_DELTA_E = 3.0
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
@@ -106,6 +118,16 @@ def emphasize_outlines(rgb: np.ndarray, pixel_size: int, strength: float) -> np.
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def _check_min_delta_e(min_delta_e: float | None) -> float | None:
+    if min_delta_e is None:
+        return None
+    if isinstance(min_delta_e, bool) or not isinstance(min_delta_e, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`min_delta_e` must be a number >= 0 or None (automatic), got {min_delta_e!r}")
+    if not np.isfinite(min_delta_e) or min_delta_e < 0:
+        raise ValueError(f"`min_delta_e` must be a finite number >= 0 or None (automatic), got {min_delta_e}")
+    return float(min_delta_e)
+
+
 def _check_options(
     dither: str, saturation: float, contrast: float, outline: float, keep_alpha: bool, alpha_threshold: int
 ) -> tuple[str, float, float, float]:
@@ -133,7 +155,29 @@ def prepare_cells(
     side_band: float = 0.0,
 ) -> tuple[CellGrid, np.ndarray, bool, float]:
     """Steps 1-4: (cell grid, float64 ``(h*w, 3)`` CIELAB cell colours after colour shifting,
-    whether the output carries alpha, estimated mean chroma of the original pixels)."""
+    whether the output carries alpha, estimated mean chroma of the original pixels).
+    No pixel-art restoration (the video path: its per-frame decision could flicker)."""
+    grid, cells_lab, with_alpha, chroma, _ = _prepare_cells(
+        image, pixel_size, saturation=saturation, contrast=contrast, outline=outline, keep_alpha=keep_alpha,
+        prev_side=prev_side, side_band=side_band, restore=False,
+    )
+    return grid, cells_lab, with_alpha, chroma
+
+
+def _prepare_cells(
+    image: np.ndarray,
+    pixel_size: int,
+    *,
+    saturation: float,
+    contrast: float,
+    outline: float,
+    keep_alpha: bool,
+    prev_side: np.ndarray | None = None,
+    side_band: float = 0.0,
+    restore: bool = True,
+) -> tuple[CellGrid, np.ndarray, bool, float, float]:
+    """:func:`prepare_cells` plus, with ``restore``, the pixel-art restoration; the fifth value is
+    the restoration strength (0 = not pixel art)."""
     with_alpha = image.shape[2] == 4 and keep_alpha
     if image.shape[2] == 4:
         alpha = image[..., 3]
@@ -149,13 +193,16 @@ def prepare_cells(
     rgb = np.ascontiguousarray(rgb)
     rgb = emphasize_outlines(rgb, pixel_size, outline)
     grid = reduce_cells(rgb, pixel_size, weight=weight, prev_side=prev_side, side_band=side_band)
+    strength = 0.0
+    if restore:
+        grid, strength = restore_pixel_art(rgb, grid, pixel_size, weight, grid.coverage >= 0.5)
     chroma = pixel_chroma(rgb, pixel_size, weight) * saturation
     if saturation != 1.0 or contrast != 1.0:
         cells_lab = adjust_lab(srgb_to_lab(grid.colors.reshape(-1, 3)), saturation, contrast)
         rgb_cells = lab_to_srgb(cells_lab, as_uint8=False).astype(np.float32)
         grid = grid._replace(colors=rgb_cells.reshape(grid.colors.shape))
     cells_lab = srgb_to_lab(grid.colors.reshape(-1, 3))
-    return grid, cells_lab, with_alpha, chroma
+    return grid, cells_lab, with_alpha, chroma, strength
 
 
 def pixel_chroma(rgb: np.ndarray, pixel_size: int, weight: np.ndarray | None = None) -> float:
@@ -213,8 +260,12 @@ def label_cells(
 ) -> np.ndarray:
     """Step 6: int64 ``(h, w)`` palette indices, -1 for transparent cells."""
     if dither == "none":
-        return assign_labels(grid, palette_lab, alpha_threshold=alpha_threshold, cleanup=cleanup,
-                             cells_lab=cells_lab)
+        labels = assign_labels(grid, palette_lab, alpha_threshold=alpha_threshold, cleanup=False,
+                               cells_lab=cells_lab)
+        if cleanup:
+            labels = clean_halftones(labels, cells_lab, palette_lab)
+            labels = despeckle(labels, cells_lab, palette_lab, max_shift=DESPECKLE_MAX_SHIFT)
+        return labels
     h, w = grid.colors.shape[:2]
     return dither_labels(cells_lab.reshape(h, w, 3), palette_lab, dither, opaque_mask(grid, alpha_threshold))
 
@@ -233,7 +284,7 @@ def pixelize_image_with_palette(
     seed: int = 0,
     cleanup: bool = True,
     alpha_threshold: int = 128,
-    min_delta_e: float = 8.0,
+    min_delta_e: float | None = None,
     vivid: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`pixelize_image` but also returns the palette used.
@@ -251,10 +302,13 @@ def pixelize_image_with_palette(
                                                            alpha_threshold)
     if not isinstance(vivid, (bool, np.bool_)):
         raise TypeError(f"`vivid` must be a bool, got {vivid!r}")
+    min_delta_e = _check_min_delta_e(min_delta_e)
     fixed = resolve_palette(palette, n_colors)
-    grid, cells_lab, with_alpha, chroma = prepare_cells(
+    grid, cells_lab, with_alpha, chroma, strength = _prepare_cells(
         image, pixel_size, saturation=saturation, contrast=contrast, outline=outline, keep_alpha=keep_alpha
     )
+    if min_delta_e is None:
+        min_delta_e = PIXEL_ART_MIN_DELTA_E if strength > 0 else MIN_DELTA_E
     if fixed is not None:
         pal = fixed
     else:
@@ -279,7 +333,7 @@ def pixelize_image(
     seed: int = 0,
     cleanup: bool = True,
     alpha_threshold: int = 128,
-    min_delta_e: float = 8.0,
+    min_delta_e: float | None = None,
     vivid: bool = True,
 ) -> np.ndarray:
     """Turn any RGB(A) image into native-resolution pixel art (one pixel per cell).
@@ -299,7 +353,9 @@ def pixelize_image(
         seed: palette fitting seed; same input + seed -> identical output.
         cleanup: remove orphan (isolated) cells; ignored when dithering.
         alpha_threshold: a cell is opaque when its mean alpha is ``>= alpha_threshold``.
-        min_delta_e: CIEDE2000 separation the fitted palette aims for.
+        min_delta_e: CIEDE2000 separation the fitted palette aims for; None (default) chooses it
+            from the content: :data:`MIN_DELTA_E` (8) for photos, :data:`PIXEL_ART_MIN_DELTA_E` for
+            a recognised render of pixel art (see :mod:`postprocess.downsampling`).
         vivid: give the fitted palette back the chroma that averaging pixels into cells removed
             (usage-weighted chroma about the original photo's); False keeps the plain cluster
             centres, which are closer to the area-averaged colours but duller.

@@ -1,11 +1,19 @@
 """Tests for postprocess.downsampling (Downsampling): grid, remainder, edge-aware cells, palette mapping."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from postprocess import pixelate, upscale
-from postprocess.downsampling import despeckle, reduce_cells
+from postprocess.downsampling import (
+    cell_variation,
+    clean_halftones,
+    despeckle,
+    reduce_cells,
+    restore_pixel_art,
+    sharpen_cells,
+)
 
 PAL = np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30], [30, 30, 200]], np.uint8)
 
@@ -145,3 +153,64 @@ def test_despeckle_max_shift_keeps_a_distinct_detail():
     assert despeckle(labels, cells, pal, max_shift=20.0)[1, 1] == 0  # 20 - 0 <= 20
     cells[4] = [65.0, 0.0, 0.0]  # 5 from its label, 15 from the background: 15 - 5 = 10
     assert despeckle(labels, cells, pal, max_shift=10.0)[1, 1] == 0
+
+
+def test_sharpen_cells_hand_values():
+    c = np.full((3, 3, 3), 40.0, np.float32)
+    c[1, 1] = 100.0  # a bright dot: neighbours' mean 40 -> 100 + 0.5 * 60
+    out = sharpen_cells(c, 0.5)
+    np.testing.assert_allclose(out[1, 1], 130.0)
+    # an edge cell next to it: neighbours (40, 40, 100) mean 60 -> 40 + 0.5 * (40 - 60)
+    np.testing.assert_allclose(out[0, 1], 30.0)
+    np.testing.assert_allclose(out[0, 0], 40.0)  # corner: neighbours all 40
+    valid = np.ones((3, 3), bool)
+    valid[1, 1] = False  # an invalid (transparent) cell neither changes nor counts
+    out = sharpen_cells(c, 0.5, valid)
+    np.testing.assert_allclose(out[1, 1], 100.0)
+    np.testing.assert_allclose(out[0, 1], 40.0)
+    np.testing.assert_allclose(sharpen_cells(np.full((2, 2, 3), 250.0), 1.0), 250.0)
+    assert sharpen_cells(c * 2.5, 2.0).max() == 255.0  # clipped
+
+
+def test_cell_variation_caps_each_step():
+    lab = np.array([[[0.0, 0, 0], [5.0, 0, 0], [50.0, 0, 0]]])
+    assert cell_variation(lab, cap=12.0) == pytest.approx((5.0 + 12.0) / 2)
+    valid = np.array([[True, True, False]])
+    assert cell_variation(lab, valid, cap=12.0) == pytest.approx(5.0)
+    assert cell_variation(lab[:, :1]) == 0.0
+
+
+def _smooth_render(art: np.ndarray, p: int = 8, sigma: float = 2.0) -> np.ndarray:
+    big = cv2.resize(art, (art.shape[1] * p, art.shape[0] * p), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    return np.clip(np.rint(cv2.GaussianBlur(big, (0, 0), sigma)), 0, 255).astype(np.uint8)
+
+
+def test_restore_pixel_art_recognises_a_blurred_sprite_and_leaves_a_photo():
+    art = np.full((10, 10, 3), 255, np.uint8)
+    art[2:8, 2:8] = (200, 80, 60)
+    art[2, 2:8] = art[7, 2:8] = art[2:8, 2] = art[2:8, 7] = (30, 20, 25)  # 1-px outline
+    img = _smooth_render(art)
+    grid = reduce_cells(img, 8)
+    restored, strength = restore_pixel_art(img, grid, 8)
+    assert strength > 0
+    ink = np.array([30, 20, 25], np.float64)
+    before = np.abs(grid.colors[2, 4] - ink).max()
+    after = np.abs(restored.colors[2, 4] - ink).max()
+    assert after < before / 2  # the outline cell is much closer to the artist's ink
+    # A smooth photo-like gradient with fine texture: sharpening only adds variation.
+    yy, xx = np.mgrid[:80, :80]
+    photo = np.stack([xx * 3, yy * 3, (xx + yy) * 1.5], -1) + np.random.default_rng(0).normal(0, 6, (80, 80, 3))
+    photo = np.clip(photo, 0, 255).astype(np.uint8)
+    g2 = reduce_cells(photo, 8)
+    same, s2 = restore_pixel_art(photo, g2, 8)
+    assert s2 == 0.0 and same is g2
+
+
+def test_clean_halftones_snaps_mixes_and_keeps_lines():
+    pal_lab = np.array([[30.0, 40, 20], [60.0, -20, -30], [45.0, 10, -5], [10.0, 0, 0]])
+    labels = np.array([[0, 0, 2, 1, 1], [0, 0, 3, 1, 1]])
+    cells = pal_lab[labels].reshape(-1, 3).copy()
+    cells[2] = 0.6 * pal_lab[0] + 0.4 * pal_lab[1]  # a half-tone nearer colour 0
+    out = clean_halftones(labels, cells, pal_lab)
+    assert out[0].tolist() == [0, 0, 0, 1, 1]
+    assert out[1, 2] == 3  # a dark line between the two regions is not a mix: it stays

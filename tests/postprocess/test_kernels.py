@@ -431,3 +431,85 @@ def test_luma_u8_is_opencv_grey(rng):
                      np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8)])
     grey = cv2.cvtColor(img.reshape(-1, 1, 3), cv2.COLOR_RGB2GRAY).reshape(-1)
     assert [K.luma_u8(*px) for px in img] == grey.astype(np.int64).tolist()
+
+
+def _centre_window_reference(rgb: np.ndarray, p: int, weight: np.ndarray | None):
+    big_h, big_w = rgb.shape[:2]
+    h, w = -(-big_h // p), -(-big_w // p)
+    means, wsum = np.zeros((h, w, 3)), np.zeros((h, w))
+    lo, hi = np.zeros((h, w, 3)), np.zeros((h, w, 3))
+    for cy in range(h):
+        ny = min(p, big_h - cy * p)
+        my = max(1, ny // 2)
+        y0 = cy * p + (ny - my) // 2
+        for cx in range(w):
+            nx = min(p, big_w - cx * p)
+            mx = max(1, nx // 2)
+            x0 = cx * p + (nx - mx) // 2
+            win = rgb[y0 : y0 + my, x0 : x0 + mx].reshape(-1, 3).astype(np.float64)
+            wt = np.ones(len(win)) if weight is None else weight[y0 : y0 + my, x0 : x0 + mx].reshape(-1).astype(np.float64)
+            wsum[cy, cx] = wt.sum()
+            if wt.sum() > 1e-12:
+                means[cy, cx] = (win * wt[:, None]).sum(0) / wt.sum()
+                lo[cy, cx] = win[wt > 0].min(0)
+                hi[cy, cx] = win[wt > 0].max(0)
+    return means, wsum, lo, hi
+
+
+@pytest.mark.parametrize("p", [1, 3, 8])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_centre_window_means_match_reference(rng, p, weighted):
+    rgb = rng.integers(0, 256, size=(21, 19, 3), dtype=np.uint8)  # partial last cells for p = 3 and 8
+    weight = rng.random((21, 19)).astype(np.float32) if weighted else None
+    if weighted:
+        weight[rng.random((21, 19)) < 0.3] = 0.0  # transparent pixels are left out of the range too
+    weight_arg = weight if weighted else np.zeros((1, 1), np.float32)
+    got = K.centre_window_means(rgb, weight_arg, weighted, p)
+    for a, b in zip(got, _centre_window_reference(rgb, p, weight)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
+
+
+def _halftone_reference(labels, cells_lab, pal, min_contrast, max_off, band, flat_tol):
+    h, w = labels.shape
+    out = labels.copy()
+    for y in range(h):
+        for x in range(w):
+            if labels[y, x] < 0:
+                continue
+            idx = np.arange(h * w).reshape(h, w)
+            for lines, cells in ((labels[y, x - 2 : x + 3], idx[y, x - 2 : x + 3]) if 2 <= x <= w - 3 else (None, None),
+                                 (labels[y - 2 : y + 3, x], idx[y - 2 : y + 3, x]) if 2 <= y <= h - 3 else (None, None)):
+                if lines is None:
+                    continue
+                a2, a, c, b, b2 = lines
+                if a < 0 or b < 0 or len({a, b, c}) < 3 or a2 != a or b2 != b:
+                    continue
+                sides = [cells_lab[cells[i]] - pal[lines[i]] for i in (0, 1, 3, 4)]
+                if max(float(np.sqrt(e @ e)) for e in sides) > flat_tol:
+                    continue
+                seg = pal[b] - pal[a]
+                if seg @ seg < min_contrast**2:
+                    continue
+                t = (cells_lab[y * w + x] - pal[a]) @ seg / (seg @ seg)
+                off = cells_lab[y * w + x] - (pal[a] + t * seg)
+                if band <= t <= 1 - band and off @ off <= max_off**2 * (seg @ seg):
+                    out[y, x] = a if t < 0.5 else b
+                    break
+    return out
+
+
+def test_halftone_labels_match_reference(rng):
+    pal = np.array([[20.0, 0, 0], [80.0, 10, -10], [50.0, 5, -5], [50.0, 60, 0], [90.0, 0, 0]])
+    labels = rng.integers(0, 5, size=(12, 14)).astype(np.int64)
+    labels[:, :2] = 0
+    labels[:, 3:5] = 1
+    labels[:, 2] = 2  # a column of half-tones between 0 and 1
+    labels[0, 0] = -1
+    cells = pal[np.maximum(labels, 0)].reshape(-1, 3) + rng.normal(0, 0.5, size=(12 * 14, 3))
+    cells[5 * 14 + 1] += 10.0  # one textured cell beside the half-tone: that one stays
+    out = K.halftone_labels(labels, cells, pal, 20.0, 0.2, 0.2, 4.0)
+    ref = _halftone_reference(labels, cells, pal, 20.0, 0.2, 0.2, 4.0)
+    np.testing.assert_array_equal(out, ref)
+    assert out[5, 2] == 2
+    assert (np.delete(out[1:, 2], 4) != 2).all()  # the rest of the half-tone column is gone
+    np.testing.assert_array_equal(labels[:, 2], 2)  # the input is not modified

@@ -1,11 +1,12 @@
 """Tests for postprocess.pipeline: pixelize_image, pixelize_image_with_palette, upscale."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from postprocess import load_palette, pixelize_image, pixelize_image_with_palette, save_palette, upscale
-from postprocess.color import lab_chroma, srgb_to_lab
+from postprocess.color import delta_e00, lab_chroma, srgb_to_lab
 from postprocess.metrics import grid_conformity
 
 
@@ -166,3 +167,42 @@ def _env() -> dict:
 
     root = str(Path(__file__).resolve().parents[2])
     return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _smooth_render(art: np.ndarray, p: int = 8, sigma: float = 2.0) -> np.ndarray:
+    """A smooth render of pixel art: bicubic x p, Gaussian blur (no noise: exact expectations)."""
+    big = cv2.resize(art, (art.shape[1] * p, art.shape[0] * p), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    return np.clip(np.rint(cv2.GaussianBlur(big, (0, 0), sigma)), 0, 255).astype(np.uint8)
+
+
+def test_blurred_one_pixel_dark_line_becomes_one_outline_cell():
+    ink = np.array([30, 25, 35], np.uint8)
+    art = np.full((10, 10, 3), 255, np.uint8)
+    art[:, 4] = ink  # a 1-px dark line on white
+    out = pixelize_image(_smooth_render(art), 8)
+    assert out.shape == (10, 10, 3)
+    de = delta_e00(srgb_to_lab(out), srgb_to_lab(art))
+    assert (de <= 5.0).all()  # every cell is the artist's colour: line cells ink, the rest white
+    dark = (out.astype(int).sum(-1) < 300)
+    assert dark.sum(axis=1).tolist() == [1] * 10  # exactly one outline cell per row
+    assert dark[:, 4].all()
+
+
+def test_flat_regions_with_anti_aliased_border_stay_two_colours():
+    a, b = (200, 60, 60), (60, 60, 200)
+    img = np.empty((64, 64, 3), np.float32)
+    img[:] = a
+    img[:, 28:] = b  # the border runs through the middle of the fourth column of cells
+    img = np.clip(np.rint(cv2.GaussianBlur(img, (0, 0), 1.5)), 0, 255).astype(np.uint8)  # anti-aliased
+    out = pixelize_image(img, 8, n_colors=3)  # room for a half-tone colour, which must not be used
+    colours = np.unique(out.reshape(-1, 3), axis=0)
+    assert len(colours) == 2
+    assert (out[:, :3] == out[0, 0]).all() and (out[:, 4:] == out[0, 7]).all()
+
+
+def test_min_delta_e_validated():
+    img = np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match="min_delta_e"):
+        pixelize_image(img, 8, min_delta_e=-1.0)
+    with pytest.raises(TypeError, match="min_delta_e"):
+        pixelize_image(img, 8, min_delta_e="8")
