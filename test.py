@@ -4,6 +4,9 @@
     python test.py --dataroot datasets/photo2pixel --name photo2pixel --model cycle_gan
 
 Results: ``results/<name>/<phase>_<epoch>/index.html`` and ``images/<stem>_<visual>.png``.
+An image that cannot be read or processed is reported by name and skipped; the page is
+still written. Exit status: 0 when every image was done, 1 when any failed (or the run did),
+2 for bad flags (also a missing checkpoint or --dataroot).
 """
 from __future__ import annotations
 
@@ -17,17 +20,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from util.cli import setup_logging
     from util.evaluation import run_test
     from util.image import ImageLoadError
+    from util.training import FlagError
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
+        setup_logging("--verbose" in args)  # before parsing: parse() may log (e.g. the CPU fallback)
         options = TestOptions()
-        opt = options.parse(argv)
+        try:
+            opt = options.parse(args, save=False)
+        except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message printed)
+            return stop.code if isinstance(stop.code, int) else 2
         setup_logging(opt.verbose)
-        web_dir = run_test(opt)
-    except (ValueError, FileNotFoundError, ImageLoadError) as err:
+        result = run_test(opt, on_start=lambda: options.save_options(opt, options.parser))
+    except FlagError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, ImageLoadError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"results: {web_dir / 'index.html'}")
-    return 0
+    failed = f"{len(result.failed)} failed (see the 'failed:' lines above)" if result.failed else "0 failed"
+    print(f"results: {result.web_dir / 'index.html'} ({result.done} done, {failed})")
+    return 1 if result.failed else 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@
 Every flag of the reference framework's pre-2025 train options is accepted with the same
 meaning; see ``python train.py --help`` and the README. Multi-GPU / multi-node:
 ``torchrun --nproc_per_node=N train.py ...``.
+
+Exit status: 0 when training ran (also after a Ctrl-C/SIGTERM save), 2 for bad flags (also
+when found at setup: a missing --dataroot or checkpoint, flags that do not fit the checkpoint
+being resumed), 1 when the run failed (an unreadable image or checkpoint file, an I/O error).
 """
 from __future__ import annotations
 
@@ -13,24 +17,36 @@ from typing import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse flags, train, and return the exit status (0 also after a Ctrl-C/SIGTERM save)."""
+    """Parse flags, train, and return the exit status (see the module docstring)."""
     from options.train_options import TrainOptions
     from util import dist
     from util.cli import setup_logging
     from util.image import ImageLoadError
+    from util.training import FlagError, run_training
 
+    args = list(sys.argv[1:] if argv is None else argv)
     dist.init_distributed()
     main_rank = dist.is_main()
     try:
+        setup_logging("--verbose" in args)  # before parsing: parse() may log (e.g. the CPU fallback)
         options = TrainOptions()
-        opt = options.parse(argv)
+        try:
+            opt = options.parse(args, save=False)
+        except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message printed)
+            return stop.code if isinstance(stop.code, int) else 2
         setup_logging(opt.verbose)
         if dist.is_main():
             print(options.format_options(opt))
-        from util.training import run_training
 
-        result = run_training(opt, epoch_count_given="epoch_count" in options.explicit_flags)
-    except (ValueError, FileNotFoundError, ImageLoadError) as err:
+        def save_options() -> None:
+            if dist.is_main():
+                options.save_options(opt, options.parser)
+
+        result = run_training(opt, epoch_count_given="epoch_count" in options.explicit_flags, on_start=save_options)
+    except FlagError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, ImageLoadError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     finally:

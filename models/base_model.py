@@ -25,7 +25,7 @@ from torch import nn
 from models import compat, networks
 from models.inference import run_padded
 from util import dist
-from util.checkpoint import load_state_dict_file, save_state_dict
+from util.checkpoint import CheckpointError, load_state_dict_file, save_state_dict
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,17 @@ def unwrap(net: nn.Module) -> nn.Module:
             net = net._orig_mod
         else:
             return net
+
+
+def _state_kind(state) -> str | None:
+    """``'generator'``, ``'discriminator'`` (PatchGAN: its last conv has one output channel) or None."""
+    try:
+        compat.infer_generator_config(state)
+        return "generator"
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        pass
+    convs = [v for k, v in state.items() if k.endswith("weight") and getattr(v, "dim", lambda: 0)() == 4]
+    return "discriminator" if convs and convs[-1].shape[0] == 1 else None
 
 
 class BaseModel(ABC):
@@ -182,6 +193,12 @@ class BaseModel(ABC):
                 raise FileNotFoundError(self._missing_checkpoint_message(path, name))
             logger.info("loading the model from %s", path)
             state = load_state_dict_file(path)
+            expected = {"G": "generator", "D": "discriminator"}.get(name.split("_")[0])  # G, G_A, D_B, ...
+            held = _state_kind(state)
+            if expected and held and held != expected:
+                raise CheckpointError(f"checkpoint {path} holds a {held} state dict, but net{name} is a {expected}: "
+                                      f"the file is misnamed or was copied from another network; put the "
+                                      f"{expected}'s weights in {path.name}")
             compat.load_into(unwrap(net), state, source=str(path))
 
     def _missing_checkpoint_message(self, path: Path, name: str) -> str:

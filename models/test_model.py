@@ -3,12 +3,30 @@
 It loads ``<epoch>_net_G<model_suffix>.pth``: pass ``--model_suffix _A`` to use the
 A->B generator of a CycleGAN run directly (``_B`` for B->A), no renaming needed.
 The dropout layout of ResNet checkpoints is detected and remapped when loading, so
-``--no_dropout`` mismatches do not break loading.
+``--no_dropout`` mismatches do not break loading. Images of any size work, down to 1x1:
+tiny ones are padded (edge pixels repeated) before the generator and cropped back after.
 """
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
+
 from models import networks
 from models.base_model import BaseModel
+
+#: Smallest side given to a generator: the ResNet blocks reflect-pad by 1 px after two stride-2
+#: downsamplings, which needs at least 2 px there (8 px at the input).
+MIN_SIDE = 8
+
+
+def pad_tiny(x: torch.Tensor, min_side: int = MIN_SIDE) -> torch.Tensor:
+    """Pad ``x`` ``(N, C, H, W)`` on the bottom/right to at least ``min_side`` per side by repeating
+    the edge pixels (reflection needs more pixels than the pad); larger inputs are returned as is."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = max(0, min_side - h), max(0, min_side - w)
+    if pad_h == 0 and pad_w == 0:
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
 
 class TestModel(BaseModel):
@@ -40,8 +58,9 @@ class TestModel(BaseModel):
         self.image_paths = input["A_paths"]
 
     def forward(self) -> None:
-        """fake = G(real), for any input size."""
-        self.fake = self.run_generator(self.net("G" + self.opt.model_suffix), self.real)
+        """fake = G(real), for any input size (tiny ones padded, see :func:`pad_tiny`)."""
+        h, w = self.real.shape[-2:]
+        self.fake = self.run_generator(self.net("G" + self.opt.model_suffix), pad_tiny(self.real))[..., :h, :w]
 
     def optimize_parameters(self) -> None:
         """No training for the test model."""

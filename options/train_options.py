@@ -6,6 +6,7 @@ import argparse
 from models import networks
 from options.base_options import BaseOptions
 from options.types import non_negative_float, non_negative_int, positive_int
+from util import dist
 
 
 class TrainOptions(BaseOptions):
@@ -45,6 +46,9 @@ class TrainOptions(BaseOptions):
                             help="the starting epoch count; with --continue_train it is read from the training state "
                                  "unless given explicitly")
         parser.add_argument("--phase", type=str, default="train", help="train, val, test, etc")
+        parser.add_argument("--skip_bad_images", action="store_true",
+                            help="drop a batch holding an unreadable image (warning naming the file) and go on, "
+                                 "instead of saving 'latest' and stopping on it (one process only)")
         # fine-tuning hook
         parser.add_argument("--name_state_dict_init", type=str, default="init.pth",
                             help="generator (G_A) state dict in --state_dict_dir to initialise training from")
@@ -75,6 +79,9 @@ class TrainOptions(BaseOptions):
         super().validate(opt, parser)
         if opt.n_epochs + opt.n_epochs_decay < 1:
             parser.error("--n_epochs + --n_epochs_decay must be >= 1")
+        if opt.skip_bad_images and dist.get_world_size() > 1:
+            parser.error("--skip_bad_images works in one process only (a dropped batch on one rank would leave the "
+                         "others waiting); remove the unreadable files or train without torchrun")
         if opt.epoch_count > opt.n_epochs + opt.n_epochs_decay and not opt.continue_train:
             parser.error(f"--epoch_count {opt.epoch_count} is past the last epoch "
                          f"({opt.n_epochs} + {opt.n_epochs_decay}); nothing would be trained")

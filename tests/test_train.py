@@ -90,9 +90,10 @@ def test_test_py_missing_checkpoint_names_suffix(tiny_dataset, tmp_path, capsys)
     save_state_dict(g.state_dict(), ck / "run" / "latest_net_G_A.pth")
     rc = test_cli.main(["--dataroot", str(tiny_dataset / "testA"), "--name", "run", "--checkpoints_dir", str(ck),
                         "--results_dir", str(tmp_path / "r"), "--model", "test", "--gpu_ids", "-1"])
-    assert rc == 1
+    assert rc == 2  # a flag error (--model_suffix), found at setup
     err = capsys.readouterr().err
     assert "latest_net_G.pth not found" in err and "--model_suffix _A" in err
+    assert not (tmp_path / "r").exists() and not (ck / "run" / "test_opt.txt").exists()  # a failed start: no trace
 
 
 def _model(tmp_path, dataset, *extra):
@@ -138,8 +139,10 @@ def test_fine_tuning_hook_errors_name_file_and_flags(tiny_dataset, tmp_path):
 def test_train_cli_reports_bad_init_without_traceback(tiny_dataset, tmp_path, capsys):
     rc = train_cli.main(["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(tmp_path / "ck"), *TINY_TRAIN,
                          "--state_dict_dir", str(tmp_path), "--name_state_dict_init", "nope.pth"])
-    assert rc == 1
+    assert rc == 2
     assert "error: --name_state_dict_init" in capsys.readouterr().err
+    assert not list((tmp_path / "ck").glob("*/train_opt.*"))  # a failed start leaves no options file
+    assert not list((tmp_path / "ck").glob("*/loss_log.*"))
 
 
 def test_train_cli_empty_domain_folder(tmp_path, capsys):
@@ -150,8 +153,15 @@ def test_train_cli_empty_domain_folder(tmp_path, capsys):
     for p in (root / "trainB").iterdir():
         p.unlink()
     rc = train_cli.main(["--dataroot", str(root), "--checkpoints_dir", str(tmp_path / "ck"), *TINY_TRAIN])
-    assert rc == 1
+    assert rc == 2  # fixed with --dataroot
     assert "trainB" in capsys.readouterr().err
+
+
+def test_train_and_test_cli_return_2_for_bad_flags(tiny_dataset, tmp_path, capsys):
+    assert train_cli.main(["--dataroot", str(tiny_dataset), "--n_epochs", "-1"]) == 2
+    assert "--n_epochs: must be >= 0, got -1" in capsys.readouterr().err
+    assert test_cli.main(["--dataroot", str(tiny_dataset), "--num_test", "0"]) == 2
+    assert train_cli.main(["--help"]) == 0
 
 
 def test_wgangp_applies_the_gradient_penalty(tiny_dataset, tmp_path, monkeypatch):
@@ -200,3 +210,60 @@ def test_unreadable_file_mid_run_saves_latest_then_reports_it(tiny_dataset, tmp_
 
     state = load_checkpoint(ck / "run" / "latest_state.pth")
     assert (state["epoch"], state["total_iters"]) == (1, 4)
+
+
+def test_skip_bad_images_drops_the_batch_and_goes_on(tiny_dataset, tmp_path, caplog):
+    from options.train_options import TrainOptions
+    from util.training import run_training
+
+    bad = tiny_dataset / "trainA" / "img1_bad.png"  # sorted third: read in the middle of the epoch
+    bad.write_text("not a picture")
+    caplog.set_level("WARNING")
+    opt = TrainOptions().parse(["--dataroot", str(tiny_dataset), "--name", "run", "--checkpoints_dir",
+                                str(tmp_path / "ck"), *TINY_TRAIN, "--serial_batches", "--n_epochs_decay", "0",
+                                "--skip_bad_images"])
+    seen = []
+    result = run_training(opt, on_step=lambda p: seen.append((p.epoch_iter, p.total_iters)))
+    assert result.skipped == [f"{bad}: not an image file (unrecognised data)"]
+    assert seen == [(1, 1), (2, 2), (4, 3), (5, 4)]  # 5 files: 4 trained, the position still moves past the bad one
+    assert sum(f"{bad}: not an image file" in r.getMessage() for r in caplog.records) == 2  # as it happens + summary
+
+
+def test_skip_bad_images_is_refused_under_ddp(tiny_dataset, monkeypatch, capsys):
+    from options.train_options import TrainOptions
+    from util import dist
+
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    with pytest.raises(SystemExit) as info:
+        TrainOptions().parse(["--dataroot", str(tiny_dataset), *TINY_TRAIN, "--skip_bad_images"], save=False)
+    assert info.value.code == 2
+    assert "--skip_bad_images works in one process only" in capsys.readouterr().err
+
+
+def _tiny_generator(ck, netG="resnet_6blocks"):
+    save_state_dict(networks.define_G(3, 3, 4, netG, "instance").state_dict(), ck / "run" / "latest_net_G.pth")
+
+
+@pytest.mark.parametrize("netG", ["resnet_6blocks", "unet_128"])
+def test_test_py_keeps_tiny_images_and_reports_bad_ones(tmp_path, capsys, caplog, netG):
+    from util.image import save_image
+
+    src = tmp_path / "in"
+    sizes = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 300), (300, 2), (5, 7)]
+    for h, w in sizes:
+        save_image(src / f"im_{h}x{w}.png", np.full((h, w, 3), 90, np.uint8))
+    (src / "im_bad.png").write_text("not a picture")
+    ck, res = tmp_path / "ck", tmp_path / "res"
+    _tiny_generator(ck, netG)
+    rc = test_cli.main(["--dataroot", str(src), "--name", "run", "--checkpoints_dir", str(ck), "--results_dir",
+                        str(res), "--netG", netG, "--ngf", "4", "--preprocess", "none", "--gpu_ids", "-1"])
+    out, err = capsys.readouterr()
+    assert rc == 1  # one input failed
+    page = res / "run" / "test_latest" / "index.html"
+    assert f"results: {page} ({len(sizes)} done, 1 failed" in out
+    assert page.is_file() and page.read_text().count("<img") == 2 * len(sizes)
+    for h, w in sizes:
+        with Image.open(res / "run" / "test_latest" / "images" / f"im_{h}x{w}_fake.png") as im:
+            assert im.size == (w, h)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"failed: {src / 'im_bad.png'}: not an image file (unrecognised data)"]

@@ -2,12 +2,21 @@
 
 ``run_training(opt)`` reads top to bottom:
 
-1. seed every RNG (per-rank offset), build the dataset, the model and the visualizer;
-2. restore the training state on ``--continue_train`` (weights, optimisers, schedulers,
-   counters, image pools, RNG states), or start fresh (optionally from a fine-tuning init);
-3. loop over epochs and batches: optimise, display, print, save on the reference's
+1. seed every RNG (per-rank offset), remove temporary files a killed run left behind,
+   build the dataset and the model;
+2. restore the training state on ``--continue_train`` (weights, optimisers, counters, image
+   pools, RNG states), or start fresh (optionally from a fine-tuning init). The LR schedule
+   always follows the flags of THIS run from the restored epoch, so a run can be extended
+   (``--n_epochs 1`` then ``--continue_train --n_epochs 2`` trains exactly like ``--n_epochs 2``);
+3. only then does the run count as started: the options are saved (``on_start``), the
+   visualizer opens its logs, and ``loss_log.jsonl`` is cut back to the restored image count;
+4. loop over epochs and batches: optimise, display, print, save on the reference's
    image-count frequencies; step the LR schedulers at the END of each epoch;
-4. always save ``latest`` at the end (the reference may end with no checkpoint at all).
+5. always save ``latest`` at the end (the reference may end with no checkpoint at all).
+
+Errors: a setup problem the user fixes with a flag raises :class:`FlagError` (train.py exit
+status 2); an unreadable checkpoint or image file raises ``CheckpointError`` / ``ImageLoadError``
+(exit status 1), each naming the file.
 
 A checkpoint ``<prefix>`` is ``<prefix>_net_<X>.pth`` per network (plain reference
 state dicts for test.py, pixelize.py and other tools) plus ``<prefix>_state.pth``, a
@@ -16,28 +25,45 @@ save ``latest`` and return; a second SIGINT aborts at once.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import logging
+import math
 import random
+import re
 import signal
 import time
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from data import create_dataset
 from models import create_model
+from models import networks
 from models.base_model import unwrap
 from util import dist
-from util.checkpoint import load_checkpoint, save_state_dict
+from util.checkpoint import CheckpointError, load_checkpoint, save_state_dict
 from util.image import ImageLoadError
-from util.visualizer import Visualizer
+from util.visualizer import MissingDependencyError, Visualizer
 
 logger = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+
+#: Flags that define the learning-rate schedule; saved in the snapshot to report changes on resume.
+SCHEDULE_FLAGS = ("lr_policy", "lr", "n_epochs", "n_epochs_decay", "lr_decay_iters")
+
+#: Hidden temporary files of util.fileio.atomic_path (``.<stem>.<random>.tmp<ext>``).
+_TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp\.(pth|txt|json|html|png)$")
+
+
+class FlagError(ValueError):
+    """A setup failure the user fixes by changing a flag (train.py/test.py exit status 2)."""
 
 
 # --------------------------------------------------------------------------- RNG state
@@ -119,6 +145,7 @@ class TrainResult:
     progress: Progress
     stopped_by: str | None
     checkpoints: list[str]
+    skipped: list[str] = field(default_factory=list)  # "<file>: <reason>" of batches dropped by --skip_bad_images
 
 
 def state_path(save_dir: Path, prefix: str | int) -> Path:
@@ -140,12 +167,57 @@ def save_checkpoint(model, opt, progress: Progress, prefix: str | int) -> None:
         "model": model.training_state(),
         "rng": rng_state(),
         "world_size": dist.get_world_size(),
+        "schedule": schedule_record(opt),
     }
     save_state_dict(snapshot, state_path(model.save_dir, prefix))
 
 
+def schedule_record(opt) -> dict[str, Any]:
+    """The schedule flags of ``opt`` (:data:`SCHEDULE_FLAGS`) as plain values."""
+    return {key: getattr(opt, key) for key in SCHEDULE_FLAGS if hasattr(opt, key)}
+
+
+def _check_snapshot(state: Any, path: Path, model) -> None:
+    """Refuse a training-state file that is not a snapshot of this model, naming the file."""
+    def bad(problem: str) -> CheckpointError:
+        return CheckpointError(
+            f"training state {path} cannot be resumed: {problem}. Delete or rename it to resume from the weights "
+            f"only ({path.name.replace('_state.pth', '_net_*.pth')}), or pick another checkpoint with --epoch "
+            f"/ --load_iter")
+
+    if not isinstance(state, Mapping):
+        raise bad(f"it holds a {type(state).__name__}, not a training-state dict")
+    missing = [k for k in ("epoch", "epoch_iter", "total_iters", "networks", "model", "rng") if k not in state]
+    if missing:
+        raise bad(f"keys {', '.join(missing)} are missing (is it a weights file saved under the state's name?)")
+    for key in ("epoch", "epoch_iter", "total_iters"):
+        value = state[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(f"{key!r} is {value!r}, expected an integer >= 0")
+    if state["epoch"] < 1:
+        raise bad(f"'epoch' is {state['epoch']}, expected >= 1")
+    nets = state["networks"]
+    if not isinstance(nets, Mapping) or not all(isinstance(v, Mapping) for v in nets.values()):
+        raise bad("'networks' is not a dict of state dicts")
+    absent = [name for name in model.model_names if name not in nets]
+    if absent:
+        raise bad(f"it holds no weights for {', '.join(absent)} (saved by another --model?)")
+    extra = state["model"]
+    if not (isinstance(extra, Mapping) and isinstance(extra.get("optimizers"), list)
+            and isinstance(extra.get("schedulers"), list)):
+        raise bad("'model' does not hold the optimiser and scheduler lists")
+    if not isinstance(state["rng"], Mapping) or not {"python", "numpy", "torch"} <= set(state["rng"]):
+        raise bad("'rng' does not hold the python/numpy/torch RNG states")
+
+
 def restore_checkpoint(model, opt, *, epoch_count_given: bool = False) -> Progress:
-    """On --continue_train: load the snapshot (or the weights only, for reference checkpoints)."""
+    """On --continue_train: load the snapshot (or the weights only, for reference checkpoints).
+
+    The LR schedule is rebuilt from this run's flags at the restored epoch (see
+    :func:`position_schedulers`); a schedule that differs from the saved one is reported in
+    one log line. Raises CheckpointError for a malformed snapshot and ValueError when the
+    snapshot does not fit the flags (e.g. another ``--ngf``), both naming the file.
+    """
     prefix = f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
     path = state_path(model.save_dir, prefix)
     if not path.is_file():
@@ -154,39 +226,237 @@ def restore_checkpoint(model, opt, *, epoch_count_given: bool = False) -> Progre
                        path, opt.epoch_count)
         return Progress(epoch=opt.epoch_count)
     state = load_checkpoint(path)
+    _check_snapshot(state, path, model)
     for name, net in model.networks():
-        unwrap(net).load_state_dict(state["networks"][name])
-    model.load_training_state(state["model"])
-    set_rng_state(state["rng"])
+        try:
+            unwrap(net).load_state_dict(state["networks"][name])
+        except RuntimeError as err:
+            raise ValueError(f"training state {path}: net{name} does not fit the network built from the flags "
+                             f"(--netG/--ngf/--ndf/--norm/...): {_first_line(err)}; use the flags of the saved run"
+                             ) from err
+    saved_scheds = state["model"]["schedulers"]
+    training_state = dict(state["model"])
+    if opt.lr_policy != "plateau":
+        # rebuilt from the flags below; the saved ones may even be of another --lr_policy
+        training_state["schedulers"] = [s.state_dict() for s in model.schedulers]
+    try:
+        model.load_training_state(training_state)
+        set_rng_state(state["rng"])
+    except ValueError as err:  # e.g. optimiser groups of another size: other flags than the saved run's
+        raise ValueError(f"training state {path} does not fit this model: {_first_line(err)}; resume with the "
+                         f"flags of the saved run") from err
+    except (KeyError, TypeError, IndexError, AttributeError, RuntimeError) as err:
+        raise CheckpointError(f"training state {path} cannot be resumed: its optimiser, scheduler or RNG state "
+                              f"is malformed ({type(err).__name__}: {_first_line(err)}); delete it to resume from "
+                              f"the weights only") from err
+    saved_lrs = [o.param_groups[0]["lr"] for o in model.optimizers]
     progress = Progress(epoch=int(state["epoch"]), epoch_iter=int(state["epoch_iter"]),
                         total_iters=int(state["total_iters"]))
     if epoch_count_given:
         progress = Progress(epoch=opt.epoch_count, total_iters=progress.total_iters)
+        origin = opt.epoch_count
+    else:
+        origin = _schedule_origin(saved_scheds, progress.epoch)
+    saved_schedule = _saved_schedule(state)
+    position_schedulers(model, opt, progress.epoch, origin, saved_scheds, saved_schedule)
+    changes = [f"--{key} {saved_schedule[key]} -> {value}" for key, value in schedule_record(opt).items()
+               if key in saved_schedule and saved_schedule[key] != value and _matters(key, opt.lr_policy)]
+    if changes and saved_lrs:
+        logger.info("LR schedule changed on resume (%s): epoch %d trains at lr %.7f (the saved schedule gave %.7f)",
+                    ", ".join(changes), progress.epoch, model.optimizers[0].param_groups[0]["lr"], saved_lrs[0])
     logger.info("resumed from %s: epoch %d, %d images into the epoch, %d images in total",
                 path, progress.epoch, progress.epoch_iter, progress.total_iters)
     return progress
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _matters(key: str, policy: str) -> bool:
+    """Whether schedule flag ``key`` changes the LRs under ``--lr_policy policy``."""
+    if key in ("lr_policy", "lr"):
+        return True
+    if key == "lr_decay_iters":
+        return policy == "step"
+    return policy in ("linear", "cosine")
+
+
+def _saved_schedule(state: Mapping) -> dict[str, Any]:
+    """The saved run's schedule flags: recorded in newer snapshots, inferred from the scheduler otherwise."""
+    record = state.get("schedule")
+    if isinstance(record, Mapping):
+        return dict(record)
+    found: dict[str, Any] = {}
+    scheds = state["model"]["schedulers"]
+    sd = scheds[0] if scheds and isinstance(scheds[0], Mapping) else {}
+    lambdas = sd.get("lr_lambdas")
+    fields = lambdas[0] if isinstance(lambdas, list) and lambdas and isinstance(lambdas[0], Mapping) else {}
+    if "n_epochs" in fields and "n_epochs_decay" in fields:
+        found.update(lr_policy="linear", n_epochs=fields["n_epochs"], n_epochs_decay=fields["n_epochs_decay"])
+    elif "total_epochs" in fields:
+        found.update(lr_policy="cosine")
+    elif "step_size" in sd:
+        found.update(lr_policy="step", lr_decay_iters=sd["step_size"])
+    elif "patience" in sd:
+        found.update(lr_policy="plateau")
+    return found
+
+
+def _schedule_origin(saved_scheds: list, epoch: int) -> int:
+    """The epoch the saved schedule started at: schedulers step once per finished epoch."""
+    steps = [sd.get("last_epoch") for sd in saved_scheds if isinstance(sd, Mapping)]
+    if steps and isinstance(steps[0], int) and 0 <= steps[0] < epoch:
+        return epoch - steps[0]
+    return 1
+
+
+def position_schedulers(model, opt, epoch: int, origin: int, saved_scheds: list | None = None,
+                        saved_schedule: Mapping[str, Any] | None = None) -> None:
+    """Rebuild ``model.schedulers`` from ``opt``'s schedule flags, positioned at ``epoch``.
+
+    The schedule starts at epoch ``origin`` with the base LR ``--lr`` and is stepped once per
+    finished epoch up to ``epoch``, exactly as an uninterrupted run with these flags would have
+    stepped it, so the LRs match that run bit for bit. A ``plateau`` schedule keeps its saved
+    state (it depends on the metric history, not on the flags) when the saved one was plateau too.
+    The optimisers must already hold their restored state.
+    """
+    saved_scheds = saved_scheds or []
+    saved_schedule = saved_schedule or {}
+    saved_lr = saved_schedule.get("lr")
+    rebuilt = []
+    for i, optimizer in enumerate(model.optimizers):
+        saved_sd = saved_scheds[i] if i < len(saved_scheds) else None
+        if opt.lr_policy == "plateau" and isinstance(saved_sd, Mapping) and "patience" in saved_sd:
+            rebuilt.append(model.schedulers[i])  # restored by load_training_state
+            continue
+        for group in optimizer.param_groups:
+            base = group.get("initial_lr", opt.lr)
+            if isinstance(saved_lr, (int, float)) and saved_lr != opt.lr:
+                base = opt.lr if base == saved_lr else base * (opt.lr / saved_lr)  # --lr changed on resume
+            group["initial_lr"] = base
+            group["lr"] = base
+        schedule_opt = argparse.Namespace(**vars(opt))
+        schedule_opt.epoch_count = origin
+        scheduler = networks.get_scheduler(optimizer, schedule_opt)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+            for _ in range(epoch - origin):
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    break  # a fresh plateau schedule starts at --lr
+                scheduler.step()
+        rebuilt.append(scheduler)
+    model.schedulers = rebuilt
+    lrs = [group["lr"] for optimizer in model.optimizers for group in optimizer.param_groups]
+    if any(lr < 0 or not math.isfinite(lr) for lr in lrs):
+        raise FlagError(f"the LR schedule gives learning rate {min(lrs)} at epoch {epoch}; check --lr_policy, "
+                        f"--n_epochs and --n_epochs_decay")
+
+
+def clean_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove the hidden ``.<name>.<random>.tmp.<ext>`` files an interrupted save left in ``folder``
+    (and in its ``web/`` image history); returns what was removed. Call before anything is written."""
+    removed: list[Path] = []
+    for where in (folder, folder / "web", folder / "web" / "images"):
+        if not where.is_dir():
+            continue
+        for path in where.iterdir():
+            if _TEMP_FILE.match(path.name) and path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
+    if removed:
+        logger.info("removed %d unfinished temporary file(s) left by an interrupted run in %s", len(removed), folder)
+    return removed
+
+
+def iterate_batches(loader, skip_bad: bool, on_skip: Callable[[str, int], None] | None = None
+                    ) -> Iterator[dict]:
+    """The batches of ``loader``. With ``skip_bad``, a batch holding an unreadable image is dropped
+    and the epoch goes on: ``on_skip("<file>: <reason>", images_dropped)`` is called for it."""
+    if not skip_bad:
+        yield from loader
+        return
+    remaining = len(loader.sampler)  # samples left in this epoch on this rank (after any skip)
+    iterator = iter(loader.dataloader)
+    try:
+        while remaining > 0:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except ImageLoadError as err:
+                lost = min(loader.batch_size, remaining)
+                remaining -= lost
+                if on_skip is not None:
+                    on_skip(str(err), lost)
+                continue
+            remaining -= batch_size(batch)
+            yield batch
+    finally:
+        # stop worker processes at once when the epoch ends early (see data.DatasetLoader.__iter__)
+        shutdown = getattr(iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+
+
+def _prepare(opt, epoch_count_given: bool):
+    """Dataset, model and restored progress; setup errors a flag can fix become FlagError."""
+    try:
+        dataset = create_dataset(opt)
+        model = create_model(opt)
+        model.setup(opt)
+        if opt.continue_train:
+            progress = restore_checkpoint(model, opt, epoch_count_given=epoch_count_given)
+        else:
+            progress = Progress(epoch=opt.epoch_count)
+    except (CheckpointError, ImageLoadError, FlagError):
+        raise
+    except (ValueError, FileNotFoundError) as err:  # wrong or missing --dataroot/--name/--epoch/--ngf/...
+        raise FlagError(str(err)) from err
+    last_epoch = opt.n_epochs + opt.n_epochs_decay
+    if progress.epoch > last_epoch:
+        raise FlagError(f"nothing to train: training would start at epoch {progress.epoch} (restored from "
+                        f"{model.save_dir}) but --n_epochs {opt.n_epochs} + --n_epochs_decay {opt.n_epochs_decay} "
+                        f"= {last_epoch}; raise --n_epochs or --n_epochs_decay to train longer")
+    return dataset, model, progress
+
+
 def run_training(opt, *, epoch_count_given: bool = False,
-                 on_step: Callable[[Progress], None] | None = None) -> TrainResult:
+                 on_step: Callable[[Progress], None] | None = None,
+                 on_start: Callable[[], None] | None = None) -> TrainResult:
     """Train ``opt.model`` on ``opt.dataroot``; see the module docstring.
 
     ``epoch_count_given``: --epoch_count was typed explicitly, so it overrides the epoch in the
     training state on --continue_train. ``on_step`` is called after every step (a test hook).
+    ``on_start`` is called once setup and restore succeeded, before anything is logged to the
+    run folder (train.py saves ``train_opt.{txt,json}`` there), so a refused start leaves no trace.
     """
     seed_everything(opt.seed + dist.get_rank())
-    dataset = create_dataset(opt)
-    model = create_model(opt)
-    model.setup(opt)
-    visualizer = Visualizer(opt)
+    save_dir = Path(opt.checkpoints_dir) / opt.name
+    if dist.is_main():
+        clean_stale_temp_files(save_dir)
+    dataset, model, progress = _prepare(opt, epoch_count_given)
+    try:
+        visualizer = Visualizer(opt)
+    except MissingDependencyError as err:
+        raise FlagError(str(err)) from err
     if opt.continue_train:
-        progress = restore_checkpoint(model, opt, epoch_count_given=epoch_count_given)
-    else:
-        progress = Progress(epoch=opt.epoch_count)
+        visualizer.truncate_loss_log(progress.total_iters)
+    if on_start is not None:
+        on_start()
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     checkpoints: list[str] = []
+    skipped: list[str] = []
+    skip_bad = bool(getattr(opt, "skip_bad_images", False))
     stopped_by = None
     latest_saved_at: tuple[int, int] | None = None
+
+    def skip(message: str, images: int) -> None:
+        skipped.append(message)
+        progress.epoch_iter += images  # the position in the epoch moves on (exact resume); nothing was trained
+        logger.warning("skipped a batch of %d image(s): %s (--skip_bad_images)", images, message)
 
     def save(prefix: str | int) -> None:
         nonlocal latest_saved_at
@@ -207,7 +477,7 @@ def run_training(opt, *, epoch_count_given: bool = False,
                     dataset.skip(progress.epoch_iter // dist.get_world_size())
                 bar = _progress_bar(dataset, opt, epoch, last_epoch, progress.epoch_iter)
                 t_data_start = time.time()
-                for batch in dataset:
+                for batch in iterate_batches(dataset, skip_bad, skip):
                     t_data = time.time() - t_data_start
                     t_step_start = time.time()
                     # images in this step over all ranks (the last batch of an epoch may be smaller)
@@ -262,7 +532,7 @@ def run_training(opt, *, epoch_count_given: bool = False,
             if progress.total_iters > started_at:
                 save("latest")
                 logger.warning("saved 'latest' before stopping on the unreadable file; after fixing or "
-                               "removing it, resume with --continue_train")
+                               "removing it, resume with --continue_train (or pass --skip_bad_images)")
             raise
 
         # always leave a checkpoint behind (also after a stop request)
@@ -271,10 +541,13 @@ def run_training(opt, *, epoch_count_given: bool = False,
     visualizer.close()
     if dist.is_initialized():
         check_ranks_in_sync(model)
+    if skipped:
+        logger.warning("skipped %d batch(es) holding unreadable images (--skip_bad_images), e.g. %s",
+                       len(skipped), skipped[0])
     if stopped_by is not None:
         logger.info("training stopped by %s at epoch %d (%d images into it); resume with the same command plus "
                     "--continue_train", stopped_by, progress.epoch, progress.epoch_iter)
-    return TrainResult(progress=progress, stopped_by=stopped_by, checkpoints=checkpoints)
+    return TrainResult(progress=progress, stopped_by=stopped_by, checkpoints=checkpoints, skipped=skipped)
 
 
 def check_ranks_in_sync(model) -> float:

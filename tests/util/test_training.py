@@ -69,11 +69,15 @@ def test_sigint_mid_epoch_resumes_from_the_right_iteration(tiny_dataset, tmp_pat
     assert first.stopped_by == "SIGINT"
     state = load_checkpoint(tmp_path / "run" / "latest_state.pth")
     assert (state["epoch"], state["epoch_iter"], state["total_iters"]) == (1, 2, 2)
+    log = tmp_path / "run" / "loss_log.jsonl"
+    with open(log, "a") as fh:  # what a run killed (-9) after its last save had logged
+        fh.write('{"epoch": 1, "iters": 4, "total_iters": 4}\n{"epoch": 1, "iters": 5, "tot')
     seen = []
     resumed = train(tiny_dataset, tmp_path, "--continue_train",
                     on_step=lambda p: seen.append((p.epoch, p.epoch_iter, p.total_iters)))
     assert seen == [(1, 3, 3), (1, 4, 4), (2, 1, 5), (2, 2, 6), (2, 3, 7), (2, 4, 8)]
     assert resumed.progress.total_iters == 8
+    assert [json.loads(line)["total_iters"] for line in log.read_text().splitlines()] == [2, 4, 6, 8]  # no duplicates
 
 
 def test_old_weights_only_checkpoint_resumes_with_warning(tiny_dataset, tmp_path, caplog):
@@ -175,3 +179,108 @@ def test_crossed(before, after, every, expected):
     from util.training import crossed
 
     assert crossed(before, after, every) is expected
+
+
+@pytest.mark.parametrize("policy", ["linear", pytest.param("cosine", marks=pytest.mark.slow),
+                                    pytest.param("step", marks=pytest.mark.slow)])
+def test_extending_the_schedule_on_resume_is_bit_identical(tiny_dataset, tmp_path, caplog, policy):
+    flags = ["--lr_policy", policy, "--lr_decay_iters", "1", "--max_dataset_size", "2", "--n_epochs_decay", "0"]
+    train(tiny_dataset, tmp_path / "a", *flags, "--n_epochs", "2")
+    train(tiny_dataset, tmp_path / "b", *flags, "--n_epochs", "1")
+    caplog.set_level("INFO")
+    caplog.clear()
+    train(tiny_dataset, tmp_path / "b", *flags, "--n_epochs", "2", "--continue_train")
+    assert_identical(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    sa = load_checkpoint(tmp_path / "a" / "run" / "latest_state.pth")
+    sb = load_checkpoint(tmp_path / "b" / "run" / "latest_state.pth")
+    assert sa["model"]["schedulers"] == sb["model"]["schedulers"]
+    messages = [r.getMessage() for r in caplog.records]
+    changed = [m for m in messages if m.startswith("LR schedule changed on resume")]
+    if policy == "step":  # --n_epochs does not shape a step schedule
+        assert changed == []
+    else:
+        assert changed == [f"LR schedule changed on resume (--n_epochs 1 -> 2): epoch 2 trains at lr "
+                           f"{0.0002 if policy == 'linear' else 0.0001:.7f} (the saved schedule gave 0.0000000)"]
+    lrs = [float(x) for m in messages if m.startswith("learning rate") for x in m.split()[2::2]]
+    assert lrs and min(lrs) >= 0.0
+
+
+def test_resuming_a_finished_run_without_more_epochs_is_a_flag_error(tiny_dataset, tmp_path, capsys):
+    import train as train_cli
+
+    args = ["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(tmp_path), "--name", "run", *TINY_TRAIN,
+            "--max_dataset_size", "1", "--n_epochs_decay", "0"]
+    assert train_cli.main(args) == 0
+    opt_file = tmp_path / "run" / "train_opt.txt"
+    before = opt_file.read_text()
+    assert train_cli.main([*args, "--continue_train", "--print_freq", "7"]) == 2
+    assert ("nothing to train: training would start at epoch 2" in capsys.readouterr().err)
+    assert opt_file.read_text() == before  # a refused resume does not rewrite the options
+
+
+def _untrained_checkpoint(dataset, ck, *extra):
+    """latest_net_*.pth of an untrained model plus its training state, without training."""
+    from models import create_model
+    from util.training import Progress, save_checkpoint
+
+    opt = TrainOptions().parse(["--dataroot", str(dataset), "--checkpoints_dir", str(ck), "--name", "run",
+                                *TINY_TRAIN, *extra], save=False)
+    model = create_model(opt)
+    model.setup(opt)
+    save_checkpoint(model, opt, Progress(epoch=1, epoch_iter=2, total_iters=2), "latest")
+    return ck / "run"
+
+
+@pytest.mark.parametrize("content, match", [
+    ({"foo": 1}, "keys epoch, epoch_iter, total_iters, networks, model, rng are missing"),
+    ([1, 2], "it holds a list, not a training-state dict"),
+])
+def test_malformed_training_state_is_refused_naming_the_file(tiny_dataset, tmp_path, content, match):
+    from util.checkpoint import CheckpointError, save_state_dict
+
+    run = _untrained_checkpoint(tiny_dataset, tmp_path)
+    save_state_dict(content, run / "latest_state.pth")
+    with pytest.raises(CheckpointError, match=f"training state {run / 'latest_state.pth'} cannot be resumed: {match}"):
+        train(tiny_dataset, tmp_path, "--continue_train")
+
+
+def test_refused_resume_keeps_options_and_logs_and_cleans_temp_files(tiny_dataset, tmp_path, capsys):
+    import train as train_cli
+
+    run = _untrained_checkpoint(tiny_dataset, tmp_path)
+    (run / "train_opt.txt").write_text("the saved run's options\n")
+    (run / "loss_log.jsonl").write_text('{"total_iters": 1}\n')
+    stale = [run / ".latest_net_G_A.k2x_9q.tmp.pth", run / ".latest_state.abc123.tmp.pth"]
+    for path in stale:
+        path.write_bytes(b"half a checkpoint")
+    keep = run / ".notes.txt"
+    keep.write_text("not ours")
+    rc = train_cli.main(["--dataroot", str(tiny_dataset), "--checkpoints_dir", str(tmp_path), "--name", "run",
+                         *TINY_TRAIN, "--ngf", "8", "--continue_train"])  # another width than the checkpoint
+    assert rc == 2
+    assert "latest_net_G_A.pth" in capsys.readouterr().err
+    assert (run / "train_opt.txt").read_text() == "the saved run's options\n"
+    assert not (run / "train_opt.json").exists()
+    assert (run / "loss_log.jsonl").read_text() == '{"total_iters": 1}\n'
+    assert not (run / "loss_log.txt").exists()
+    assert not any(p.exists() for p in stale) and keep.exists()
+
+
+def test_discriminator_file_given_as_generator_is_named(tiny_dataset, tmp_path):
+    from util.checkpoint import CheckpointError
+
+    run = _untrained_checkpoint(tiny_dataset, tmp_path)
+    (run / "latest_net_G_A.pth").write_bytes((run / "latest_net_D_A.pth").read_bytes())
+    with pytest.raises(CheckpointError, match=rf"checkpoint {run / 'latest_net_G_A.pth'} holds a discriminator "
+                                              r"state dict, but netG_A is a generator"):
+        train(tiny_dataset, tmp_path, "--continue_train")
+
+
+def test_cpu_fallback_line_is_logged(tmp_path):
+    # no --gpu_ids and no CUDA device: the CPU fallback is said (it used to be logged before logging was set up)
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--dataroot", str(tmp_path / "nowhere")],
+                            cwd=tmp_path, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "no CUDA device found: running on CPU" in result.stdout
+    assert "error: dataset folder" in result.stderr and "Traceback" not in result.stderr
