@@ -32,6 +32,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_postprocess.py
+	$(PY) benchmarks/bench_artist.py
 	$(PY) benchmarks/bench_tradeoffs.py
 	$(PY) benchmarks/bench_video.py
 	$(PY) benchmarks/bench_generator.py
