@@ -122,11 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataroot", type=Path, default=ROOT / "datasets" / "paired64",
                         help="a make_paired_pixelart dataset (uses its test/ split)")
-    parser.add_argument("--model_path", type=Path, required=True, help="pix2pix generator state dict (latest_net_G.pth)")
+    parser.add_argument("--model_path", type=Path, required=True,
+                        help="pix2pix generator state dict (latest_net_G.pth)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N test pairs only")
     args = parser.parse_args(argv)
     if not (args.dataroot / "manifest.json").is_file():
-        parser.error(f"--dataroot {args.dataroot} has no manifest.json; run python -m datasets.make_paired_pixelart first")
+        parser.error(f"--dataroot {args.dataroot} has no manifest.json; "
+                     "run python -m datasets.make_paired_pixelart first")
     if not args.model_path.is_file():
         parser.error(f"--model_path {args.model_path} does not exist")
 

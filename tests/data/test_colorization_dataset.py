@@ -73,7 +73,8 @@ def test_option_defaults_and_loader(tmp_path):
     for i in range(3):
         _colour_image(tmp_path / "train" / f"{i}.png", w=36, h=36, seed=i)
     opt = TrainOptions().parse(["--dataroot", str(tmp_path), "--dataset_mode", "colorization", "--model",
-                                "pix2pix", "--netG", "resnet_6blocks", "--gpu_ids", "-1", "--load_size", "36", "--crop_size", "32",
+                                "pix2pix", "--netG", "resnet_6blocks", "--gpu_ids", "-1", "--load_size", "36",
+                                "--crop_size", "32",
                                 "--num_threads", "0", "--batch_size", "3"], save=False)
     assert (opt.input_nc, opt.output_nc, opt.direction) == (1, 2, "AtoB")
     loader = create_dataset(opt)

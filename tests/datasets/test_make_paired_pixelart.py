@@ -72,7 +72,8 @@ def test_pair_geometry_and_crisp_target():
     np.testing.assert_array_equal(native[y, x], params["background"])
     lo, hi = mpp.DEGRADATIONS["jpeg_quality"]
     assert lo <= params["jpeg_quality"] <= hi
-    assert mpp.DEGRADATIONS["blur_sigma_cells"][0] <= params["blur_sigma_cells"] <= mpp.DEGRADATIONS["blur_sigma_cells"][1]
+    sigma_lo, sigma_hi = mpp.DEGRADATIONS["blur_sigma_cells"]
+    assert sigma_lo <= params["blur_sigma_cells"] <= sigma_hi
     assert len(np.unique(smooth.reshape(-1, 3), axis=0)) > len(np.unique(crisp.reshape(-1, 3), axis=0))  # smooth
     again = mpp.make_pair(sprite, 64, 2, np.random.default_rng(0))
     assert np.array_equal(again[0], smooth) and again[2] == params
