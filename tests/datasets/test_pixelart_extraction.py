@@ -187,6 +187,17 @@ def test_synthetic_jpeg_posts_are_recovered_exactly(seed):
     assert score.grid_ok and score.exact
 
 
+@pytest.mark.parametrize("seed", [507, 638])
+def test_full_chroma_jpeg_posts(seed):
+    """4:4:4 JPEG: ringing made the content box 5 px too large (507); a sprite whose rows differ
+    almost only in chroma, so the luma leaves one axis with a single strong edge (638)."""
+    post = make_post(seed, subsampling=0)
+    result = extract_pixel_art(post.image, 512)
+    g = result.grid
+    score = score_extraction(post, result.box, g.cell, g.phase_y, g.phase_x, result.native, min_partial=MIN_PARTIAL)
+    assert g.cell == post.cell and score.exact
+
+
 @pytest.mark.parametrize("cell", [3, 4, 6])
 def test_lossless_post_reduces_to_the_exact_sprite(cell):
     post = make_post(40 + cell, cell=cell, cut=False, jpeg_quality=None)
