@@ -710,8 +710,41 @@ def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, mo
     printed, err = capsys.readouterr()
     assert rc == 130
     assert "Traceback" not in err
-    assert "interrupted: 4 input(s) not processed; finished outputs are kept and a re-run skips them" in err
-    assert "pixelize: 2 done, 0 skipped, 0 failed (of 2 inputs)" in printed
-    names = {p.name for p in out.glob("*.png")}  # a task already running when Ctrl-C came may finish
+    # a task already running when Ctrl-C came finishes and is counted; queued ones are dropped
+    names = {p.name for p in out.glob("*.png")}
     assert {"img0.png", "img1.png"} <= names and "img2.png" not in names
+    left = 6 - len(names)
+    assert f"interrupted: {left} input(s) not processed; finished outputs are kept and a re-run skips them" in err
+    assert (f"pixelize: interrupted: {len(names)} done, 0 skipped, 0 failed, {left} not processed (of 6 inputs) "
+            f"-> {out}") in printed
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+
+
+@pytest.mark.slow
+def test_a_real_sigint_gives_the_summary_and_130_without_a_traceback(tmp_path):
+    import signal
+    import sys
+    import time
+
+    src = tmp_path / "in"
+    for i in range(40):
+        save_image(src / f"img{i:02d}.png", photo(96, 96, i))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "pixelize.py"), "--input", str(src), "--output", str(out),
+                             "--pixel_size", "4"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        while not list(out.glob("*.png")) and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        printed, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted:" in err
+    done = len(list(out.glob("*.png")))
+    left = 40 - done
+    assert f"pixelize: interrupted: {done} done, 0 skipped, 0 failed, {left} not processed (of 40 inputs)" in printed
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]

@@ -91,7 +91,8 @@ def load_image(path: str | os.PathLike, *, keep_alpha: bool = False, max_pixels:
     Handles JPEG/PNG/BMP/TIFF/WebP, EXIF orientation, grayscale, palette, CMYK, 16-bit
     and alpha. Raises :class:`ImageLoadError` naming the file for anything unreadable:
     empty files, non-image data, truncated data, decompression bombs (more than ``max_pixels``,
-    default :data:`MAX_PIXELS`, pixels by the file's header, checked before anything is decoded; the same answer in every thread).
+    default :data:`MAX_PIXELS`, pixels by the file's header, checked before anything is decoded;
+    the same answer in every thread).
     """
     path = Path(path)
     try:

@@ -415,8 +415,8 @@ class Pixelizer:
 
         pool = ThreadPoolExecutor(max_workers=self.opt.workers)
         interrupted = True
+        pending: list = []
         try:
-            pending = []
             for start in range(0, len(jobs), batch):
                 loaded = list(pool.map(load, jobs[start:start + batch]))
                 good = [(job, im) for job, im, reason in loaded if im is not None]
@@ -433,8 +433,13 @@ class Pixelizer:
                 report(fut.result())
             interrupted = False
         finally:
-            # On Ctrl-C, drop the queued work at once; only the few running tasks finish.
-            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+            # On Ctrl-C, drop the queued work at once; the few running tasks finish their (atomic) writes
+            # and are still counted.
+            pool.shutdown(wait=True, cancel_futures=interrupted)
+            if interrupted:
+                for fut in pending:
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        report(fut.result())
 
     def _stylise(self, good: list[tuple[Job, np.ndarray]], report: Callable[[Outcome], None]
                  ) -> list[tuple[Job, np.ndarray, np.ndarray | None]]:
