@@ -748,3 +748,23 @@ def test_a_real_sigint_gives_the_summary_and_130_without_a_traceback(tmp_path):
     left = 40 - done
     assert f"pixelize: interrupted: {done} done, 0 skipped, 0 failed, {left} not processed (of 40 inputs)" in printed
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("kind", ["nan", "discriminator", "empty"])
+def test_unusable_generator_files_stop_with_one_line_naming_the_file(tmp_path, capsys, kind):
+    save_image(tmp_path / "in" / "a.png", photo(16, 16))
+    path = tmp_path / f"{kind}.pth"
+    if kind == "nan":
+        torch.manual_seed(0)
+        sd = networks.define_G(3, 3, 4, "resnet_6blocks", "instance", False).state_dict()
+        sd["model.1.weight"][0] = float("nan")
+        save_state_dict(sd, path)
+    elif kind == "discriminator":
+        save_state_dict(networks.define_D(3, 4, "basic", 3, "instance").state_dict(), path)
+    else:
+        path.write_bytes(b"")
+    rc = pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "--model_path", str(path)])
+    err = messages(capsys.readouterr().err)
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and str(path) in err[0]
+    assert not (tmp_path / "o").exists()
