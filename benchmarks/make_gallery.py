@@ -2,6 +2,10 @@
 
 Run: ``python benchmarks/make_gallery.py`` (or ``make gallery``); deterministic, ~10 s on one core.
 
+A before/after table (issue 13) comes first: the astronaut's face at 8-px cells and four synthetic
+sprites of ``bench_artist.py`` (artist | smooth render | before | after), where "before" is today's
+pipeline with the pixel-art restoration and half-tone cleanup off (the previous defaults).
+
 For every scikit-image sample photo (astronaut, chelsea, coffee, rocket) and pixel size (6 and 10):
 
 * ``ours``: :func:`postprocess.pixelize_image_with_palette` with defaults (post-processing only,
@@ -41,8 +45,10 @@ for _p in (str(ROOT), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+import bench_artist as artist_bench  # noqa: E402
 import bench_postprocess as bench  # noqa: E402
-from postprocess import pixelize_image_with_palette, upscale  # noqa: E402
+from postprocess import pipeline as _pipeline  # noqa: E402
+from postprocess import pixelize_image, pixelize_image_with_palette, upscale  # noqa: E402
 from postprocess.metrics import evaluate, used_palette  # noqa: E402
 from util.fileio import atomic_write_text  # noqa: E402
 from util.image import save_image  # noqa: E402
@@ -97,13 +103,86 @@ def render(imgs: dict[str, np.ndarray], pixel_sizes: Sequence[int], out: Path, p
     return records
 
 
+def previous_release(img: np.ndarray, p: int, k: int | None = None) -> np.ndarray:
+    """The pipeline as it was before issue 13: no pixel-art restoration, no half-tone cleanup, the
+    palette separation of photos (8). Every other step is today's."""
+    saved = _pipeline.restore_pixel_art, _pipeline.clean_halftones
+    _pipeline.restore_pixel_art = lambda rgb, grid, *args, **kwargs: (grid, 0.0)
+    _pipeline.clean_halftones = lambda labels, *args: labels
+    try:
+        return pixelize_image(img, p, k, min_delta_e=_pipeline.MIN_DELTA_E)
+    finally:
+        _pipeline.restore_pixel_art, _pipeline.clean_halftones = saved
+
+
+#: The astronaut's face (rows, columns of the 512x512 photo) and the cell size of the face row.
+FACE = (slice(64, 256), slice(128, 320))
+FACE_P = 8
+#: Synthetic sprites of bench_artist.py shown in the sprite row (no Debian package needed).
+SPRITES = (0, 2, 5, 9)
+
+
+def render_before_after(imgs: dict[str, np.ndarray], out: Path, panel: int) -> list[str]:
+    """Two before/after rows (PNGs under ``out``): the astronaut's face at 8-px cells and the pixel-artist
+    round trip of ``bench_artist.py``; returns their markdown lines (links without prefix, see caller)."""
+    rows = []
+    if "astronaut" in imgs:
+        face = np.ascontiguousarray(imgs["astronaut"][FACE])
+        before, after = previous_release(face, FACE_P), pixelize_image(face, FACE_P)
+        f = display_factor(after.shape[1], panel)
+        save_image(out / "face_input.png", input_panel(face, panel), indexed=False)
+        save_image(out / "face_before.png", upscale(before, f))
+        save_image(out / "face_after.png", upscale(after, f))
+        same = float((before == after).all(axis=-1).mean())
+        rows.append(("astronaut face, 8-px cells, automatic colours", ["face_input.png", "face_before.png",
+                     "face_after.png"], f"{100 * same:.0f} % of the cells unchanged"))
+    sprites = artist_bench.synthetic_sprites(max(SPRITES) + 1)
+    tiles = {"artist": [], "render": [], "before": [], "after": []}
+    agree = {"before": [], "after": []}
+    for i in SPRITES:
+        _, spr, scored = sprites[i]
+        img = artist_bench.render_smooth(spr, seed=1000 + i)
+        k = min(16, artist_bench.n_colours(spr))
+        shrunk = cv2.resize(img, spr.shape[1::-1], interpolation=cv2.INTER_AREA)
+        outs = {"before": previous_release(img, artist_bench.CELL, k), "after": pixelize_image(img, artist_bench.CELL, k)}
+        for key, t in (("artist", spr), ("render", shrunk), *outs.items()):
+            tiles[key].append(np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=255))
+        for key, t in outs.items():
+            agree[key].append(artist_bench.compare(t, spr, scored)["agree"])
+    names = []
+    for key, ts in tiles.items():
+        strip = np.concatenate(ts, axis=1)
+        save_image(out / f"sprites_{key}.png", upscale(strip, display_factor(strip.shape[1], 2 * panel)))
+        names.append(f"sprites_{key}.png")
+    rows.append(("pixel-artist round trip (bench_artist.py), input column: artist above, smooth render (area-shrunk) below",
+                 names, f"agreement with the artist {statistics.mean(agree['before']):.2f} -> "
+                        f"{statistics.mean(agree['after']):.2f}"))
+    return rows
+
+
+def before_after_markdown(rows: list, prefix: str = "") -> list[str]:
+    lines = ["#### Before / after issue 13 (pixel-art restoration, half-tone cleanup)", "",
+             "| row | input | before | after |", "|---|---|---|---|"]
+    for title, files, note in rows:
+        if len(files) == 3:
+            cells = [f"![{title} {i}]({prefix}{f})" for i, f in enumerate(files)]
+        else:
+            cells = [f"![artist]({prefix}{files[0]})<br>![render]({prefix}{files[1]})",
+                     f"![before]({prefix}{files[2]})", f"![after]({prefix}{files[3]})"]
+        lines.append(f"| {title}<br>{note} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def _metrics_line(r: dict) -> str:
     return (f"K {r['colors']:.0f} · ΔE00 {r['de_mean']:.2f} · orphans {100 * r['orphan_de']:.1f} % · "
             f"min pal ΔE00 {r['pal_min_de']:.1f} · edge F1 {r['edge_f1']:.3f}")
 
 
-def markdown(records: list[dict], imgs: dict[str, np.ndarray], pixel_sizes: Sequence[int], prefix: str = "") -> str:
-    """The gallery grid and the metrics tables as markdown; image links start with ``prefix``."""
+def markdown(records: list[dict], imgs: dict[str, np.ndarray], pixel_sizes: Sequence[int], prefix: str = "",
+             extra: list | None = None) -> str:
+    """The gallery grid and the metrics tables as markdown; image links start with ``prefix``;
+    ``extra``: the before/after rows of :func:`render_before_after`."""
     by = {(r["image"], r["p"], r["method"]): r for r in records}
     lines = [
         "Post-processing only (no generator), on the scikit-image sample photos; each output is shown",
@@ -115,6 +194,8 @@ def markdown(records: list[dict], imgs: dict[str, np.ndarray], pixel_sizes: Sequ
         "Regenerate with `make gallery`.",
         "",
     ]
+    if extra:
+        lines += before_after_markdown(extra, prefix)
     head = "| pixel size | input | " + " | ".join(label for _, label in METHODS) + " |"
     for name in imgs:
         lines += [f"#### {name}", "", head, "|" + "---|" * (2 + len(METHODS))]
@@ -178,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     imgs = bench.load_samples(args.images)
     out = Path(args.out)
     records = render(imgs, args.pixel_sizes, out, args.panel)
-    atomic_write_text(out / "gallery.md", markdown(records, imgs, args.pixel_sizes))
+    extra = render_before_after(imgs, out, args.panel)
+    atomic_write_text(out / "gallery.md", markdown(records, imgs, args.pixel_sizes, extra=extra))
     total = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     print(f"gallery: {len(records)} panels, {total / 1024:.0f} KiB in {out}")
     if args.readme:
@@ -186,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             prefix = Path(os.path.relpath(out, Path(args.readme).resolve().parent)).as_posix() + "/"
         except ValueError:  # different drives (Windows)
             prefix = out.as_posix() + "/"
-        if update_readme(Path(args.readme), markdown(records, imgs, args.pixel_sizes, prefix)):
+        if update_readme(Path(args.readme), markdown(records, imgs, args.pixel_sizes, prefix, extra)):
             print(f"updated the gallery section of {args.readme}")
         else:
             print(f"{args.readme}: no {START} ... {END} markers; gallery.md only")

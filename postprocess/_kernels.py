@@ -40,6 +40,8 @@ __all__ = [
     "restore_chroma",
     "centre_window_means",
     "halftone_labels",
+    "sharpen_grid",
+    "capped_variation",
     "reduce_cells_weighted",
     "srgb_u8_to_xyzn",
     "srgb_float_to_xyzn",
@@ -1016,17 +1018,36 @@ def centre_window_means(
             mn[:] = 255.0
             mx3[:] = 0.0
             tot = 0.0
-            for y in range(y0, y0 + my):
-                for x in range(x0, x0 + mx):
-                    wt = np.float64(weight[y, x]) if use_weight else 1.0
-                    if wt <= 0.0:
-                        continue
-                    for c in range(3):
-                        v = np.float64(rgb[y, x, c])
-                        s[c] += wt * v
-                        mn[c] = min(mn[c], v)
-                        mx3[c] = max(mx3[c], v)
-                    tot += wt
+            if not use_weight:  # integer sums, no weight branch (the common, opaque case)
+                i0 = 0
+                i1 = 0
+                i2 = 0
+                a0, a1, a2 = 255, 255, 255
+                b0, b1, b2 = 0, 0, 0
+                for y in range(y0, y0 + my):
+                    for x in range(x0, x0 + mx):
+                        r, g, b = np.int32(rgb[y, x, 0]), np.int32(rgb[y, x, 1]), np.int32(rgb[y, x, 2])
+                        i0 += r
+                        i1 += g
+                        i2 += b
+                        a0, a1, a2 = min(a0, r), min(a1, g), min(a2, b)
+                        b0, b1, b2 = max(b0, r), max(b1, g), max(b2, b)
+                s[0], s[1], s[2] = i0, i1, i2
+                mn[0], mn[1], mn[2] = a0, a1, a2
+                mx3[0], mx3[1], mx3[2] = b0, b1, b2
+                tot = np.float64(my * mx)
+            else:
+                for y in range(y0, y0 + my):
+                    for x in range(x0, x0 + mx):
+                        wt = np.float64(weight[y, x])
+                        if wt <= 0.0:
+                            continue
+                        for c in range(3):
+                            v = np.float64(rgb[y, x, c])
+                            s[c] += wt * v
+                            mn[c] = min(mn[c], v)
+                            mx3[c] = max(mx3[c], v)
+                        tot += wt
             wsum[cy, cx] = tot
             if tot > 1e-12:
                 for c in range(3):
@@ -1034,6 +1055,71 @@ def centre_window_means(
                     lo[cy, cx, c] = mn[c]
                     hi[cy, cx, c] = mx3[c]
     return means, wsum, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def sharpen_grid(
+    c: np.ndarray, strength: float, valid: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """``clip(clip(c + strength * (c - m), lo, hi), 0, 255)`` per cell of float64 ``(h, w, 3)``, where
+    ``m`` is the mean of the cell's valid 4-neighbours (``c`` itself when it has none); invalid
+    cells are copied. ``lo``/``hi`` float64 ``(h, w, 3)``. Returns float32 ``(h, w, 3)``."""
+    h, w = valid.shape
+    out = np.empty((h, w, 3), np.float32)
+    for y in range(h):
+        for x in range(w):
+            if not valid[y, x]:
+                for ch in range(3):
+                    out[y, x, ch] = c[y, x, ch]
+                continue
+            n = 0
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                yy, xx = y + dy, x + dx
+                if 0 <= yy < h and 0 <= xx < w and valid[yy, xx]:
+                    n += 1
+                    s0 += c[yy, xx, 0]
+                    s1 += c[yy, xx, 1]
+                    s2 += c[yy, xx, 2]
+            for ch in range(3):
+                m = c[y, x, ch]
+                if n > 0:
+                    m = (s0 if ch == 0 else (s1 if ch == 1 else s2)) / n
+                v = c[y, x, ch] + strength * (c[y, x, ch] - m)
+                v = min(max(v, lo[y, x, ch]), hi[y, x, ch])
+                out[y, x, ch] = min(max(v, 0.0), 255.0)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def capped_variation(lab: np.ndarray, valid: np.ndarray, cap: float) -> float:
+    """Mean over 4-adjacent pairs of valid cells of ``min(|lab_a - lab_b|, cap)`` (float64
+    ``(h, w, 3)``); 0 when there is no such pair. Pairs are summed in row-major order, vertical
+    pairs first (the order of the numpy definition)."""
+    h, w = valid.shape
+    total = 0.0
+    count = 0
+    for y in range(1, h):
+        for x in range(w):
+            if valid[y, x] and valid[y - 1, x]:
+                d = 0.0
+                for ch in range(3):
+                    e = lab[y, x, ch] - lab[y - 1, x, ch]
+                    d += e * e
+                total += min(math.sqrt(d), cap)
+                count += 1
+    for y in range(h):
+        for x in range(1, w):
+            if valid[y, x] and valid[y, x - 1]:
+                d = 0.0
+                for ch in range(3):
+                    e = lab[y, x, ch] - lab[y, x - 1, ch]
+                    d += e * e
+                total += min(math.sqrt(d), cap)
+                count += 1
+    return total / count if count > 0 else 0.0
 
 
 @njit(cache=True, nogil=True)

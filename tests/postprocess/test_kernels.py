@@ -513,3 +513,37 @@ def test_halftone_labels_match_reference(rng):
     assert out[5, 2] == 2
     assert (np.delete(out[1:, 2], 4) != 2).all()  # the rest of the half-tone column is gone
     np.testing.assert_array_equal(labels[:, 2], 2)  # the input is not modified
+
+
+def _sharpen_reference(c, strength, valid, lo, hi):
+    v = valid.astype(np.float64)
+    pc = np.pad(c * v[..., None], ((1, 1), (1, 1), (0, 0)))
+    pv = np.pad(v, 1)
+    s = pc[:-2, 1:-1] + pc[2:, 1:-1] + pc[1:-1, :-2] + pc[1:-1, 2:]
+    n = pv[:-2, 1:-1] + pv[2:, 1:-1] + pv[1:-1, :-2] + pv[1:-1, 2:]
+    m = np.where(n[..., None] > 0, s / np.maximum(n, 1.0)[..., None], c)
+    out = np.clip(np.clip(c + strength * (c - m), lo, hi), 0.0, 255.0)
+    out[~valid] = c[~valid]
+    return out.astype(np.float32)
+
+
+def _variation_reference(lab, valid, cap):
+    total, count = 0.0, 0
+    for a, b, va, vb in ((lab[1:], lab[:-1], valid[1:], valid[:-1]), (lab[:, 1:], lab[:, :-1], valid[:, 1:], valid[:, :-1])):
+        both = va & vb
+        d = np.sqrt(((a - b) ** 2).sum(-1))[both]
+        total += float(np.minimum(d, cap).sum())
+        count += int(both.sum())
+    return total / count if count else 0.0
+
+
+def test_sharpen_grid_and_capped_variation_match_reference(rng):
+    c = rng.random((9, 11, 3)) * 255.0
+    valid = rng.random((9, 11)) > 0.2
+    lo, hi = c - rng.random((9, 11, 3)) * 40.0, c + rng.random((9, 11, 3)) * 40.0
+    for strength in (0.25, 1.0):
+        np.testing.assert_allclose(K.sharpen_grid(c, strength, valid, lo, hi),
+                                   _sharpen_reference(c, strength, valid, lo, hi), rtol=1e-6)
+    lab = rng.normal(50.0, 20.0, size=(9, 11, 3))
+    assert K.capped_variation(lab, valid, 12.0) == pytest.approx(_variation_reference(lab, valid, 12.0), rel=1e-12)
+    assert K.capped_variation(lab[:1, :1], valid[:1, :1], 12.0) == 0.0
