@@ -32,7 +32,7 @@ Upscaled pixel art (automatic, :func:`restore_pixel_art`)
     blurred and the flattest version is used. Sharpening a photo only adds variation, so photos
     keep the edge-aware statistic above (measured: the variation grows monotonically with ``s``
     on every benchmark photo, so they never switch). The strengths are tried in increasing order
-    and the search stops at the first one that is no flatter, so a photo pays for one.
+    and the search stops as soon as the variation grows, so a photo pays for one.
 """
 from __future__ import annotations
 
@@ -276,12 +276,15 @@ def restore_pixel_art(
     ok = valid & (wsum > 1e-6)
     best, best_s, best_v = None, 0.0, base * PIXEL_ART_GAIN
     lo, hi = lo - PIXEL_ART_MARGIN, hi + PIXEL_ART_MARGIN
-    for s in PIXEL_ART_STRENGTHS:  # in increasing order; stop at the first that is no flatter
+    prev = base
+    for s in PIXEL_ART_STRENGTHS:  # in increasing order; stop once the variation grows
         cand = sharpen_cells(centre, s, ok, lo, hi)
         v = cell_variation(srgb_to_lab(cand.reshape(-1, 3)).reshape(h, w, 3), ok)
-        if v >= best_v:
+        if v >= prev:
             break  # (a photo stops here at the first strength)
-        best, best_s, best_v = cand, s, v
+        prev = v
+        if v < best_v:
+            best, best_s, best_v = cand, s, v
     if best is None:
         return grid, 0.0
     colors = np.where(ok[..., None], best, grid.colors).astype(np.float32)
