@@ -507,6 +507,7 @@ def test_full_disk_while_writing_reports_each_file_and_still_prints_the_summary(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pixelizer, "save_image", full)
+    monkeypatch.setattr(pixelizer, "save_upscaled", full)
     monkeypatch.setattr("util.html.atomic_write_text", full)
     out = tmp_path / "out"
     rc = pixelize.main(["--input", str(tmp_path / "in"), "--output", str(out), "--pixel_size", "4"])

@@ -147,8 +147,32 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, indexed: bool | No
         pil.save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
 
 
-def _as_indexed(image: np.ndarray) -> Image.Image | None:
-    """Exact palette-mode image for <= 256 colours (alpha kept through tRNS), else None."""
+def save_upscaled(path: str | os.PathLike, native: np.ndarray, factor: int,
+                  crop_to: tuple[int, int] | None = None) -> None:
+    """Write ``native`` enlarged ``factor`` times (nearest neighbour) and cut to ``crop_to = (height,
+    width)``: the same file as ``save_image(path, enlarged)``, byte for byte, but for a PNG of <= 256
+    colours the enlarged picture is built as one palette index per pixel (1 byte) instead of RGB(A)
+    (3-4 bytes plus the colour search on every pixel), which keeps large outputs cheap in memory.
+    """
+    _check_uint8_image(native, "native")
+    h, w = native.shape[:2]
+    out_h, out_w = (h * factor, w * factor) if crop_to is None else crop_to
+    whole_cells = -(-out_h // factor) == h and -(-out_w // factor) == w  # every colour stays visible
+    if Path(path).suffix.lower() == ".png" and native.shape[2] in (3, 4) and whole_cells:
+        found = _palette_indices(native)
+        if found is not None:
+            idx, colours = found
+            big = np.repeat(np.repeat(idx, factor, axis=0), factor, axis=1)[:out_h, :out_w]
+            pil = _palette_image(np.ascontiguousarray(big), colours, native.shape[2])
+            with atomic_path(path) as tmp:
+                pil.save(tmp, format="PNG")
+            return
+    big = np.repeat(np.repeat(native, factor, axis=0), factor, axis=1)[:out_h, :out_w]
+    save_image(path, big)
+
+
+def _palette_indices(image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(uint8 index image, colours (n, 4) sorted by RGBA code) for <= 256 colours, else None."""
     c = image.shape[2]
     flat = image.reshape(-1, c).astype(np.uint32)
     keys = flat[:, 0] << 24 | flat[:, 1] << 16 | flat[:, 2] << 8  # one integer per RGB(A) colour
@@ -158,12 +182,21 @@ def _as_indexed(image: np.ndarray) -> Image.Image | None:
     if len(colour_keys) > 256:
         return None
     colours = np.stack([(colour_keys >> shift) & 0xFF for shift in (24, 16, 8, 0)], axis=1).astype(np.uint8)
-    idx = inverse.reshape(image.shape[:2]).astype(np.uint8)
+    return inverse.reshape(image.shape[:2]).astype(np.uint8), colours
+
+
+def _palette_image(idx: np.ndarray, colours: np.ndarray, channels: int) -> Image.Image:
     pil = Image.fromarray(idx, mode="P")
     pil.putpalette(colours[:, :3].ravel().tolist())
-    if c == 4:
+    if channels == 4:
         pil.info["transparency"] = bytes(colours[:, 3].tolist())
     return pil
+
+
+def _as_indexed(image: np.ndarray) -> Image.Image | None:
+    """Exact palette-mode image for <= 256 colours (alpha kept through tRNS), else None."""
+    found = _palette_indices(image)
+    return None if found is None else _palette_image(found[0], found[1], image.shape[2])
 
 
 def to_pil(image: np.ndarray) -> Image.Image:

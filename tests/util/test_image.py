@@ -217,3 +217,24 @@ def test_limit_is_the_same_in_every_thread_and_touches_no_warning_filter(tmp_pat
         for _ in range(2):
             assert list(pool.map(_outcome, paths)) == ["bomb", "ok", "corrupt", "ok", "bomb", "ok"]
     assert warnings.filters == filters
+
+
+@pytest.mark.parametrize("channels, colours, factor, crop", [
+    (3, 5, 8, (37, 45)), (3, 5, 4, None), (4, 6, 3, (10, 7)), (3, 300, 2, (39, 40)), (3, 1, 5, (5, 5)),
+])
+def test_save_upscaled_writes_the_same_bytes_as_saving_the_enlarged_image(tmp_path, channels, colours, factor, crop):
+    from util.image import save_upscaled
+
+    rng = np.random.default_rng(colours)
+    palette = rng.integers(0, 256, (colours, channels), dtype=np.uint8)
+    if channels == 4:
+        palette[0, 3] = 0
+    native = palette[rng.integers(0, colours, (20, 20) if colours > 256 else (5, 6))]  # > 256: plain RGB PNG
+    if crop is not None:
+        native = native[: -(-crop[0] // factor), : -(-crop[1] // factor)]
+    big = np.repeat(np.repeat(native, factor, axis=0), factor, axis=1)
+    if crop is not None:
+        big = big[: crop[0], : crop[1]]
+    save_image(tmp_path / "plain.png", np.ascontiguousarray(big))
+    save_upscaled(tmp_path / "fast.png", native, factor, crop)
+    assert (tmp_path / "fast.png").read_bytes() == (tmp_path / "plain.png").read_bytes()
