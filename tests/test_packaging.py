@@ -133,7 +133,7 @@ def test_makefile_venv_rule_builds_from_nothing():
     assert rule[-1].startswith("@touch $(STAMP)")
     for target in ("demo", "test", "gallery"):
         assert re.search(rf"^{target}:\s*\$\(STAMP\)\s*$", mk, re.M), f"`make {target}` must depend on the venv"
-    assert _recipe(mk, "demo") == ["$(PY) pixelize.py"]
+    assert _recipe(mk, "demo") == ["$(PY) pixelize.py --demo"]  # built-in photos and cartoons, both stages
     assert _recipe(mk, "gallery") == ["$(PY) benchmarks/make_gallery.py"]
     assert any("-m pytest" in ln for ln in _recipe(mk, "test"))
 
