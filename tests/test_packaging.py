@@ -176,4 +176,4 @@ def test_fresh_clone_targets_resolve(tmp_path):
 
     # nothing preinstalled: create .venv, install the pins, check them, then run the jobs
     assert first(r"-m venv \.venv") < first(r"pip install .*-r requirements\.txt") < first(r"pip check")
-    assert first(r"pip check") < first(r"\.venv/bin/python pixelize\.py$") < first(r"\.venv/bin/python -m pytest")
+    assert first(r"pip check") < first(r"\.venv/bin/python pixelize\.py --demo$") < first(r"\.venv/bin/python -m pytest")
