@@ -89,8 +89,9 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--model_path", default=None, metavar="FILE.pth",
                    help="any generator state dict (reference checkpoints included); overrides --name")
     g.add_argument("--pretrained", type=_pretrained_name, default=None, metavar="NAME",
-                   help="a generator shipped in stateDict/: cartoon2pixel (cartoons on white -> pixel-art "
-                        "sprites); same as --model_path stateDict/NAME_G_A.pth")
+                   help="a generator shipped in stateDict/: cartoon2pixel (CycleGAN, cartoons on white -> pixel-art "
+                        "sprites) or smooth2pixel (pix2pix, smooth renders of pixel art -> crisp cells); same as "
+                        "--model_path stateDict/NAME_G_A.pth (or NAME_G.pth)")
     g.add_argument("--netG", choices=networks.GENERATORS, default=None,
                    help="override/check the architecture inferred from the file")
     g.add_argument("--ngf", type=positive_int, default=None, help="override/check the inferred width")

@@ -83,3 +83,36 @@ def test_fine_tuning_from_the_shipped_generator(tmp_path, tiny_dataset):
     shipped = load_state_dict_file(SHIPPED)
     assert trained.keys() == shipped.keys()
     assert all(torch.equal(trained[k], shipped[k]) for k in shipped)  # lr 0: G_A is still the shipped generator
+
+
+SMOOTH = ROOT / "stateDict" / "smooth2pixel_G.pth"
+
+
+def test_smooth2pixel_ships_small_finite_and_documented():
+    assert SMOOTH.is_file() and SMOOTH.stat().st_size <= 25 * 2 ** 20
+    state = load_state_dict_file(SMOOTH)
+    assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
+    facts = json.loads(SMOOTH.with_suffix(".json").read_text())
+    assert facts["cell"] == 2 and facts["architecture"]["norm"] == "batch" and facts["architecture"]["ngf"] == 16
+    assert "smooth2pixel_G.pth" in (ROOT / "stateDict" / "README.md").read_text()
+    assert "!stateDict/smooth2pixel_G.pth" in (ROOT / ".gitignore").read_text()
+    assert pretrained.shipped()["smooth2pixel"] == SMOOTH
+
+
+def test_pixelize_pretrained_smooth2pixel_on_a_smooth_render(tmp_path):
+    import cv2
+
+    import pixelize
+
+    native = np.full((32, 32, 3), 255, np.uint8)
+    native[8:24, 8:24] = (30, 20, 40)
+    native[10:22, 10:22] = (220, 60, 50)
+    smooth = cv2.GaussianBlur(cv2.resize(native, (256, 256), interpolation=cv2.INTER_CUBIC), (0, 0), 6)
+    save_image(tmp_path / "in" / "render.png", smooth)
+    assert pixelize.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
+                          "--pretrained", "smooth2pixel", "--n_colors", "4", "--workers", "1"]) == 0
+    out = load_image(tmp_path / "out" / "render.png")
+    assert out.shape == (256, 256, 3)
+    cells = out[::8, ::8]
+    assert np.array_equal(np.repeat(np.repeat(cells, 8, 0), 8, 1), out)
+    assert len(np.unique(cells.reshape(-1, 3), axis=0)) <= 4
