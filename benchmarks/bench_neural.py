@@ -26,9 +26,9 @@ distance between two samples of real pixel art: the noise floor. It also reports
 cartoon's white background stays white (ΔE00 < 5).
 
 With ``--checkpoints`` every saved epoch is evaluated on the validation split, the epoch with the
-smallest distance of the shipped pipeline (``--select``, default generator + guidance + quantisation) is chosen, and only that one is measured on the test
-split (``--ship`` copies its generator there). Target: generator + quantisation at most half the
-distance of quantisation alone.
+smallest distance of the shipped pipeline (``--select``, default generator + guidance +
+quantisation) is chosen, and only that one is measured on the test split (``--ship`` copies its
+generator there). Target: the shipped pipeline at most half the distance of quantisation alone.
 """
 from __future__ import annotations
 
@@ -359,11 +359,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoints:
         epochs = checkpoint_epochs(Path(args.checkpoints))
         if not epochs:
-            print(f"bench_neural: error: --checkpoints {args.checkpoints} holds no <epoch>_net_G_A.pth", file=sys.stderr)
+            print(f"bench_neural: error: --checkpoints {args.checkpoints} holds no <epoch>_net_G_A.pth",
+                  file=sys.stderr)
             return 2
         val_a = load_split(root, "val", "A", args.limit)
         val_ref = reference_for(root, "val", cell, args.limit)
-        print(f"validation: {len(val_a)} cartoons vs {len(val_ref.ref)} real sprites; cell {cell}, {args.n_colors} colours")
+        print(f"validation: {len(val_a)} cartoons vs {len(val_ref.ref)} real sprites; cell {cell}, "
+              f"{args.n_colors} colours")
         base = evaluate_split(val_a, val_ref, cell, args.n_colors, {}, False)["quantisation alone"]["distance"]
         print(f"  quantisation alone: distance {base:.3f}")
         for epoch, path in epochs:
@@ -415,7 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"with {Path(args.ship).with_suffix('.json').name}")
     if args.gallery:
         # the real tile shown for scale: the fullest sprite of the test split
-        sprite = max(load_split(root, "test", "B", args.limit), key=lambda b: int(((255 - b.astype(int)).max(2) > 12).sum()))
+        sprite = max(load_split(root, "test", "B", args.limit),
+                     key=lambda b: int(((255 - b.astype(int)).max(2) > 12).sum()))
         import cv2
 
         from data.samples import SAMPLE_CARTOONS, load_sample

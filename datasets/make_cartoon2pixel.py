@@ -143,7 +143,8 @@ def cartoon_image(rgba: np.ndarray, size: int) -> tuple[np.ndarray | None, str]:
     return cv2.resize(square, (size, size), interpolation=interp), ""
 
 
-def cut_sprites(sheet: np.ndarray, tile: int = TILE, gap: int = 2) -> list[tuple[np.ndarray, tuple[int, int, int, int], bool]]:
+def cut_sprites(sheet: np.ndarray, tile: int = TILE, gap: int = 2
+                ) -> list[tuple[np.ndarray, tuple[int, int, int, int], bool]]:
     """Cut a packed RGBA sprite atlas into sprites.
 
     A sprite is a group of 8-connected components of ``alpha > 0``: starting from the largest

@@ -51,7 +51,8 @@ class TrainOptions(BaseOptions):
                                  "instead of saving 'latest' and stopping on it (one process only)")
         # fine-tuning hook
         parser.add_argument("--name_state_dict_init", type=str, default="init.pth",
-                            help="generator (G_A) state dict in --state_dict_dir to initialise training from")
+                            help="generator state dict in --state_dict_dir to initialise G_A (cycle_gan) or G "
+                                 "(pix2pix) from, e.g. the shipped cartoon2pixel_G_A.pth")
         parser.add_argument("--state_dict_dir", type=str, default="stateDict",
                             help="folder holding the state dicts used by --name_state_dict_init")
         # training parameters
