@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -191,6 +192,9 @@ def _opt_dict(opt: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- Visualizer
+#: A loss line of loss_log.txt: "(epoch: E, iters: I, time: ..."
+_TEXT_LOSS_LINE = re.compile(r"\(epoch: (\d+), iters: (\d+),")
+
 class Visualizer:
     """Display, save and log training progress (see the module docstring).
 
@@ -438,14 +442,16 @@ class Visualizer:
 
     def truncate_loss_log(self, total_iters: int) -> int:
         """Drop ``loss_log.jsonl`` records past ``total_iters`` (and a torn last line), e.g. the rows a
-        killed run logged after its last checkpoint, before resuming from that checkpoint.
+        killed run logged after its last checkpoint, before resuming from that checkpoint; the
+        matching ``(epoch: E, iters: I, ...)`` lines of ``loss_log.txt`` (and a torn last line) go too.
 
-        Rewritten atomically; returns how many lines were dropped (0: the file is untouched).
+        Rewritten atomically; returns how many JSONL lines were dropped (0: the files are untouched).
         """
         if not self.is_main or not self.jsonl_name.is_file():
             return 0
         lines = self.jsonl_name.read_text(encoding="utf-8").splitlines(keepends=True)
         kept = []
+        gone: set[tuple[int, int]] = set()  # (epoch, iters) of the dropped records
         for line in lines:
             try:
                 record = json.loads(line) if line.endswith("\n") else None
@@ -455,14 +461,32 @@ class Visualizer:
                 continue  # a line cut short by a kill
             done = record.get("total_iters")
             if isinstance(done, int) and done > total_iters:
+                gone.add((record.get("epoch"), record.get("iters")))
                 continue
             kept.append(line)
         dropped = len(lines) - len(kept)
         if dropped:
             atomic_write_text(self.jsonl_name, "".join(kept))
+            self._truncate_text_log(gone)
             logger.info("%s: dropped %d record(s) logged after the restored checkpoint (%d images)",
                         self.jsonl_name, dropped, total_iters)
         return dropped
+
+    def _truncate_text_log(self, gone: set[tuple[int, int]]) -> None:
+        """Remove the ``loss_log.txt`` loss lines of the dropped records and a torn last line."""
+        if not self.log_name.is_file():
+            return
+        lines = self.log_name.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            if not line.endswith("\n"):
+                continue  # cut short by a kill
+            m = _TEXT_LOSS_LINE.match(line)
+            if m and (int(m.group(1)), int(m.group(2))) in gone:
+                continue
+            kept.append(line)
+        if len(kept) != len(lines):
+            atomic_write_text(self.log_name, "".join(kept))
 
     def close(self) -> None:
         """Flush and release everything (log files are flushed after every line already)."""

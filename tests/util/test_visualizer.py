@@ -527,7 +527,13 @@ def test_truncate_loss_log_drops_rows_after_the_restored_iteration(tmp_path):
     log = tmp_path / "checkpoints" / "exp" / "loss_log.jsonl"
     with open(log, "a") as fh:
         fh.write('{"epoch": 1, "iters": 5, "total_it')  # a row cut short by kill -9
+    text = log.with_suffix(".txt")
+    with open(text, "a") as fh:
+        fh.write("(epoch: 1, iters: 5, ti")  # its text line, cut short too
     assert vis.truncate_loss_log(2) == 3
     assert [json.loads(line)["total_iters"] for line in log.read_text().splitlines()] == [1, 2]
+    loss_lines = [line for line in text.read_text().splitlines() if line.startswith("(epoch")]
+    assert [line.split(",")[1].strip() for line in loss_lines] == ["iters: 1", "iters: 2"]
+    assert text.read_text().startswith("================ Training Loss (")  # the header stays
     assert vis.truncate_loss_log(2) == 0
     assert not [p for p in log.parent.iterdir() if p.name.startswith(".")]
