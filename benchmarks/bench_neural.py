@@ -421,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      key=lambda b: int(((255 - b.astype(int)).max(2) > 12).sum()))
         import cv2
 
-        from data.samples import SAMPLE_CARTOONS, load_sample
+        from util.samples import SAMPLE_CARTOONS, load_sample
 
         side = test_a[0].shape[0]
         picks = list(range(0, len(test_a), max(1, len(test_a) // 4)))[:4]

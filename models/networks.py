@@ -30,14 +30,9 @@ from torch.optim import lr_scheduler
 
 logger = logging.getLogger(__name__)
 
-GENERATORS: tuple[str, ...] = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
-DISCRIMINATORS: tuple[str, ...] = ("basic", "n_layers", "pixel")
-NORMS: tuple[str, ...] = ("instance", "batch", "syncbatch", "none")
-INIT_TYPES: tuple[str, ...] = ("normal", "xavier", "kaiming", "orthogonal")
-GAN_MODES: tuple[str, ...] = ("lsgan", "vanilla", "wgangp")
-LR_POLICIES: tuple[str, ...] = ("linear", "step", "plateau", "cosine")
-GP_TYPES: tuple[str, ...] = ("real", "fake", "mixed")
-PADDING_TYPES: tuple[str, ...] = ("reflect", "replicate", "zero")
+# the names live in options.choices (no torch) so that option parsing does not need torch
+from options.choices import (DISCRIMINATORS, GAN_MODES, GENERATORS, GP_TYPES, INIT_TYPES,  # noqa: E402, F401
+                             LR_POLICIES, NORMS, PADDING_TYPES)
 
 #: ``unet_<size>`` -> number of stride-2 downsamplings (the input side must be a multiple of 2**num_downs).
 UNET_DOWNS: dict[str, int] = {"unet_256": 8, "unet_128": 7}

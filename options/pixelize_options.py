@@ -5,7 +5,8 @@ import argparse
 import re
 from typing import Sequence
 
-from models import networks, pretrained
+from models import pretrained
+from options.choices import GENERATORS
 from options.types import gpu_list, non_negative_int, positive_float, positive_int
 from util.image import MAX_PIXELS
 
@@ -92,7 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="a generator shipped in stateDict/: cartoon2pixel (CycleGAN, cartoons on white -> pixel-art "
                         "sprites) or smooth2pixel (pix2pix, smooth renders of pixel art -> crisp cells); same as "
                         "--model_path stateDict/NAME_G_A.pth (or NAME_G.pth)")
-    g.add_argument("--netG", choices=networks.GENERATORS, default=None,
+    g.add_argument("--netG", choices=GENERATORS, default=None,
                    help="override/check the architecture inferred from the file")
     g.add_argument("--ngf", type=positive_int, default=None, help="override/check the inferred width")
     g.add_argument("--norm", choices=("instance", "batch", "none"), default=None,

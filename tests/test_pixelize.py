@@ -769,3 +769,18 @@ def test_unusable_generator_files_stop_with_one_line_naming_the_file(tmp_path, c
     assert rc == 2
     assert len(err) == 1 and err[0].startswith("error: ") and str(path) in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_post_processing_alone_never_imports_torch(tmp_path):
+    """torch alone costs ~0.7 GB of memory: a run without a generator must not load it."""
+    import subprocess
+    import sys
+
+    from util.image import save_image
+
+    save_image(tmp_path / "in" / "a.png", np.full((16, 16, 3), 90, np.uint8))
+    code = ("import sys, pixelize; rc = pixelize.main(['--input', sys.argv[1], '--output', sys.argv[2]]); "
+            "print(rc, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "in"), str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip().splitlines()[-1] == "0 False", proc.stderr[-2000:]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from data.samples import load_sample
+from util.samples import load_sample
 from models import pretrained
 from models.inference import load_generator
 from util.checkpoint import load_state_dict_file

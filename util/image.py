@@ -65,13 +65,19 @@ def _to_rgb_or_rgba(img: Image.Image, keep_alpha: bool) -> np.ndarray:
         return np.repeat(grey[..., None], 3, axis=2)
     has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
     if keep_alpha and has_alpha:
-        return np.asarray(img.convert("RGBA"), dtype=np.uint8).copy()
+        return _array(img, "RGBA")
     if has_alpha:
         # Composite over white so transparent regions do not turn black.
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"), dtype=np.uint8).copy()
-    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    return _array(img, "RGB")
+
+
+def _array(img: Image.Image, mode: str) -> np.ndarray:
+    """A writable uint8 copy of ``img`` in ``mode``: one copy of the pixels when the mode already fits
+    (a 100 MP photo would otherwise pass through three), two when it needs converting."""
+    return np.array(img if img.mode == mode else img.convert(mode), dtype=np.uint8)
 
 
 def check_pixels(path: str | os.PathLike, size: tuple[int, int], max_pixels: int | None = None) -> None:
@@ -105,7 +111,7 @@ def load_image(path: str | os.PathLike, *, keep_alpha: bool = False, max_pixels:
         with Image.open(path) as img:
             check_pixels(path, img.size, max_pixels)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # no copy of the pixels when nothing rotates
             return _to_rgb_or_rgba(img, keep_alpha)
     except ImageLoadError:
         raise

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 import postprocess
-from data.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
+from util.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
 from postprocess.background import restore_white_background
 from util.image import ImageLoadError, is_image_file, load_image, save_image, save_upscaled, to_rgb
 

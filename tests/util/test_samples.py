@@ -1,10 +1,10 @@
-"""Tests for data/samples.py: the built-in photos and drawn cartoons."""
+"""Tests for util/samples.py: the built-in photos and drawn cartoons."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from data.samples import SAMPLE_CARTOONS, SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
+from util.samples import SAMPLE_CARTOONS, SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
 
 
 @pytest.mark.parametrize("name", SAMPLE_CARTOONS)

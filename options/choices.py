@@ -1,0 +1,15 @@
+"""The fixed sets of values that flags choose from, defined once and importable without torch.
+
+``models.networks`` builds what these names describe; option parsers (pixelize's above all, which
+must not load torch when no generator is used) take the names from here.
+"""
+from __future__ import annotations
+
+GENERATORS: tuple[str, ...] = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
+DISCRIMINATORS: tuple[str, ...] = ("basic", "n_layers", "pixel")
+NORMS: tuple[str, ...] = ("instance", "batch", "syncbatch", "none")
+INIT_TYPES: tuple[str, ...] = ("normal", "xavier", "kaiming", "orthogonal")
+GAN_MODES: tuple[str, ...] = ("lsgan", "vanilla", "wgangp")
+LR_POLICIES: tuple[str, ...] = ("linear", "step", "plateau", "cosine")
+GP_TYPES: tuple[str, ...] = ("real", "fake", "mixed")
+PADDING_TYPES: tuple[str, ...] = ("reflect", "replicate", "zero")
