@@ -80,6 +80,14 @@ class BaseModel(ABC):
     def set_input(self, input: dict) -> None:
         """Unpack a batch from the data loader (tensors moved to ``self.device``)."""
 
+    def set_input_ab(self, input: dict) -> None:
+        """``set_input`` for the two-domain batches ``{'A', 'B', 'A_paths', 'B_paths'}`` (unaligned and
+        aligned datasets): ``real_A``, ``real_B`` and ``image_paths``; --direction BtoA swaps the roles."""
+        a_to_b = self.opt.direction == "AtoB"
+        self.real_A = input["A" if a_to_b else "B"].to(self.device, non_blocking=True)
+        self.real_B = input["B" if a_to_b else "A"].to(self.device, non_blocking=True)
+        self.image_paths = input["A_paths" if a_to_b else "B_paths"]
+
     @abstractmethod
     def forward(self) -> None:
         """Run the forward pass; called by ``optimize_parameters`` and ``test``."""

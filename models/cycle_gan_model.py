@@ -109,10 +109,7 @@ class CycleGANModel(BaseModel):
     # ------------------------------------------------------------------ passes
     def set_input(self, input: dict) -> None:
         """Unpack ``{'A', 'B', 'A_paths', 'B_paths'}``; --direction BtoA swaps the domains."""
-        a_to_b = self.opt.direction == "AtoB"
-        self.real_A = input["A" if a_to_b else "B"].to(self.device, non_blocking=True)
-        self.real_B = input["B" if a_to_b else "A"].to(self.device, non_blocking=True)
-        self.image_paths = input["A_paths" if a_to_b else "B_paths"]
+        self.set_input_ab(input)
 
     def forward(self) -> None:
         """fake_B = G_A(A), rec_A = G_B(fake_B), fake_A = G_B(B), rec_B = G_A(fake_A)."""
