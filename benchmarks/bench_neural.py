@@ -176,16 +176,16 @@ def list_images(folder: Path, limit: int | None = None) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def run_generator(net, images: list[np.ndarray], batch: int = 16) -> list[np.ndarray]:
-    """Raw generator outputs (uint8 HWC) for equal-size uint8 RGB images, on the CPU."""
+def run_generator(net, images: list[np.ndarray], netG: str, batch: int = 16) -> list[np.ndarray]:
+    """Raw generator outputs (uint8 HWC) for equal-size uint8 RGB images, on the CPU; ``netG`` names
+    the architecture (padding to :func:`models.networks.required_multiple`)."""
     import torch
 
     from models import networks
     from models.inference import run_padded
     from util.image import to_tensor, to_uint8
 
-    multiple = 256 if isinstance(net, networks.UnetGenerator) else 4
-    multiple = getattr(net, "required_multiple", multiple)
+    multiple = networks.required_multiple(netG)
     out: list[np.ndarray] = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
@@ -217,7 +217,7 @@ def checkpoint_epochs(folder: Path, suffix: str = "_A") -> list[tuple[int, Path]
 
 # --------------------------------------------------------------------------- evaluation
 def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int, n_colors: int,
-                   generators: dict[str, object], guided: bool = True) -> dict[str, dict[str, float]]:
+                   generators: dict[str, tuple[object, str]], guided: bool = True) -> dict[str, dict[str, float]]:
     """Distances and white-background figures of quantisation alone and of each generator: raw, quantised,
     and guided by the cartoon before quantising (:func:`guide`)."""
     natives_in = [cells(c, cell) for c in cartoons]
@@ -225,9 +225,9 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
     t0 = time.perf_counter()
     quant = [postprocess.pixelize_image(c, cell, n_colors) for c in cartoons]
     rows["quantisation alone"] = _row(reference, natives_in, quant, time.perf_counter() - t0, len(cartoons))
-    for label, net in generators.items():
+    for label, (net, netG) in generators.items():
         t0 = time.perf_counter()
-        raw = run_generator(net, cartoons)
+        raw = run_generator(net, cartoons, netG)
         t_gen = time.perf_counter() - t0
         rows[f"{label} generator"] = _row(reference, natives_in, [cells(r, cell) for r in raw], t_gen, len(cartoons))
         t0 = time.perf_counter()
@@ -243,12 +243,11 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
 
 
 def guide(stylised: np.ndarray, cartoon: np.ndarray, cell: int) -> np.ndarray:
-    """What pixelize does to a shipped generator's output when its notes ask for it: the cartoon's hue and
-    saturation copied back (``--color_match``) and its white background restored half a cell away from the
-    drawing (``--keep_white``)."""
-    from postprocess.background import restore_white_background
+    """What pixelize does to a shipped generator's output when its notes ask for it (``--color_match``
+    and ``--keep_white``): the same function, :func:`postprocess.background.guide_stylised`."""
+    from postprocess.background import guide_stylised
 
-    return restore_white_background(postprocess.color_match(stylised, cartoon), cartoon, max(1, cell // 2))
+    return guide_stylised(stylised, cartoon, cell, color_match=True, keep_white=True)
 
 
 def _row(reference: FeatureMMD, natives_in: list[np.ndarray], natives_out: list[np.ndarray],
@@ -292,12 +291,12 @@ def format_rows(title: str, rows: dict[str, dict[str, float]], baseline: str = "
     return "\n".join(lines)
 
 
-def write_gallery(out_dir: Path, cartoons: list[np.ndarray], names: Sequence[str], net, cell: int, n_colors: int,
-                  sprite: np.ndarray, guided: bool, scale: int = 2) -> list[Path]:
+def write_gallery(out_dir: Path, cartoons: list[np.ndarray], names: Sequence[str], net, netG: str, cell: int,
+                  n_colors: int, sprite: np.ndarray, guided: bool, scale: int = 2) -> list[Path]:
     """One strip per cartoon: input | quantisation alone | generator | generator (+ guidance) + quantisation
     | a real tile for scale, written as ``neural_<name>.png``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    raw = run_generator(net, list(cartoons))
+    raw = run_generator(net, list(cartoons), netG)
     paths = []
     for c, r, name in zip(cartoons, raw, names):
         styled = guide(r, c, cell) if guided else r
@@ -370,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  quantisation alone: distance {base:.3f}")
         for epoch, path in epochs:
             net, config = load_generator(path)
-            rows = evaluate_split(val_a, val_ref, cell, args.n_colors, {"trained": net})
+            rows = evaluate_split(val_a, val_ref, cell, args.n_colors, {"trained": (net, config["netG"])})
             d_gq = rows["trained generator + quantisation"]["distance"]
             d_gcq = rows["trained generator + guidance + quantisation"]["distance"]
             report["epochs"][epoch] = {k: v["distance"] for k, v in rows.items()} | {
@@ -389,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"bench_neural: error: {chosen}: {exc}", file=sys.stderr)
         return 2
-    generators = {"trained": net, "untrained": untrained_like(config, args.seed)}
+    generators = {"trained": (net, config["netG"]), "untrained": (untrained_like(config, args.seed), config["netG"])}
     rows = evaluate_split(test_a, test_ref, cell, args.n_colors, generators)
     floor = floor_distance(root, test_ref, cell, len(test_a), args.seed)
     rows["real pixel art (trainB sample)"] = {"distance": floor, "white_kept": float("nan"),
@@ -428,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         images = [cv2.resize(load_sample(n), (side, side), interpolation=cv2.INTER_AREA) for n in SAMPLE_CARTOONS]
         images += [test_a[i] for i in picks]
         names = list(SAMPLE_CARTOONS) + [f"test{i}" for i in picks]
-        for path in write_gallery(Path(args.gallery), images, names, net, cell, args.n_colors, sprite,
+        for path in write_gallery(Path(args.gallery), images, names, net, config["netG"], cell, args.n_colors, sprite,
                                   args.select == "guided"):
             print(f"gallery: {path}")
     if args.json:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from postprocess.color import color_match as _color_match
+
 #: A pixel is "white" when each of its RGB channels is at least this.
 WHITE_MIN = 245
 
@@ -48,3 +50,16 @@ def restore_white_background(stylised: np.ndarray, original: np.ndarray, margin:
     out = stylised.copy()
     out[keep] = original[..., :3][keep]
     return out
+
+
+def guide_stylised(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *, color_match: bool,
+                   keep_white: bool) -> np.ndarray:
+    """A generator's output prepared for quantisation, as pixelize's ``--color_match``/``--keep_white`` do:
+    the original's hue and saturation copied back, then its white background restored half a cell
+    (``pixel_size // 2``, at least 1 px) away from the drawing. uint8 RGB in and out, same size."""
+    rgb = original[..., :3]
+    if color_match:
+        stylised = _color_match(stylised, rgb)
+    if keep_white:
+        stylised = restore_white_background(stylised, rgb, max(1, pixel_size // 2))
+    return stylised

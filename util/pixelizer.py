@@ -21,7 +21,7 @@ import numpy as np
 
 import postprocess
 from util.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
-from postprocess.background import restore_white_background
+from postprocess.background import guide_stylised
 from util.image import ImageLoadError, is_image_file, load_image, save_image, save_upscaled, to_rgb
 
 logger = logging.getLogger(__name__)
@@ -290,10 +290,8 @@ class Pixelizer:
         """Input (with alpha) + generator output -> the image to quantise (alpha carried over)."""
         if stylised is None:
             return image
-        if self.opt.color_match:
-            stylised = postprocess.color_match(stylised, to_rgb(image))
-        if getattr(self.opt, "keep_white", False):
-            stylised = restore_white_background(stylised, to_rgb(image), max(1, self.opt.pixel_size // 2))
+        stylised = guide_stylised(stylised, to_rgb(image), self.opt.pixel_size, color_match=bool(self.opt.color_match),
+                                  keep_white=bool(getattr(self.opt, "keep_white", False)))
         if image.shape[2] == 4:
             return np.concatenate([stylised, image[..., 3:]], axis=2)
         return stylised

@@ -37,3 +37,17 @@ def test_restore_keeps_a_band_for_outlines_and_clears_specks():
         restore_white_background(stylised[:5], original, 1)
     with pytest.raises(ValueError, match="margin"):
         restore_white_background(stylised, original, -1)
+
+
+def test_guide_stylised_is_colour_match_then_background():
+    from postprocess.background import guide_stylised
+    from postprocess.color import color_match
+
+    original = picture()
+    stylised = np.full_like(original, 90)
+    stylised[3:9, 3:9] = (20, 120, 20)
+    assert np.array_equal(guide_stylised(stylised, original, 2, color_match=False, keep_white=False), stylised)
+    assert np.array_equal(guide_stylised(stylised, original, 3, color_match=False, keep_white=True),
+                          restore_white_background(stylised, original, 1))
+    assert np.array_equal(guide_stylised(stylised, original, 2, color_match=True, keep_white=True),
+                          restore_white_background(color_match(stylised, original), original, 1))
