@@ -161,9 +161,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         opt.generator_path = opt.model_path
     elif opt.name is not None:
         opt.generator_path = f"{opt.checkpoints_dir}/{opt.name}/{opt.epoch}_net_G{opt.model_suffix}.pth"
-    if opt.generator_path is not None and opt.color_match is None:
+    if opt.generator_path is not None:
         # a shipped generator's notes (its .json sidecar) say whether it needs the input's colours back
-        opt.color_match = bool(pretrained.sidecar(opt.generator_path).get("color_match", False))
-    if opt.generator_path is not None and opt.keep_white is None:
-        opt.keep_white = bool(pretrained.sidecar(opt.generator_path).get("keep_white", False))
+        # and its white background restored; flags the user gave win
+        notes = pretrained.sidecar(opt.generator_path)
+        if opt.color_match is None:
+            opt.color_match = bool(notes.get("color_match", False))
+        if opt.keep_white is None:
+            opt.keep_white = bool(notes.get("keep_white", False))
     return opt
