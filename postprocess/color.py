@@ -15,20 +15,18 @@ import cv2
 import numpy as np
 
 from postprocess import _kernels
-# CIEDE2000 constants, shared with the scalar kernel ``_kernels.de00``.
-from postprocess._kernels import (
-    _COS6,
-    _COS30,
-    _COS63,
-    _INV_RAD25,
-    _POW25_7,
-    _RAD30,
-    _RAD275,
-    _SIN6,
-    _SIN30,
-    _SIN63,
-    _TWO_PI,
-)
+# CIEDE2000 constants, defined once in ``reference`` and shared with the scalar kernel ``_kernels.de00``.
+from postprocess.reference import COS6 as _COS6
+from postprocess.reference import COS30 as _COS30
+from postprocess.reference import COS63 as _COS63
+from postprocess.reference import INV_RAD25 as _INV_RAD25
+from postprocess.reference import POW25_7 as _POW25_7
+from postprocess.reference import RAD30 as _RAD30
+from postprocess.reference import RAD275 as _RAD275
+from postprocess.reference import SIN6 as _SIN6
+from postprocess.reference import SIN30 as _SIN30
+from postprocess.reference import SIN63 as _SIN63
+from postprocess.reference import TWO_PI as _TWO_PI
 
 logger = logging.getLogger(__name__)
 

@@ -196,10 +196,6 @@ def _grow_minorities(x: np.ndarray, w: np.ndarray, c: np.ndarray, n_add: int, rn
     return c
 
 
-def _pairwise_de00(c: np.ndarray) -> np.ndarray:
-    return K.pairwise_de00(np.ascontiguousarray(c, dtype=np.float64))
-
-
 def _pairwise_lab(c: np.ndarray) -> np.ndarray:
     d = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(d, np.inf)
