@@ -223,7 +223,7 @@ def n_colours(img: np.ndarray) -> int:
 
 # ----------------------------------------------------------------------------------------- methods
 def ours(img: np.ndarray, p: int, k: int) -> np.ndarray:
-    return pixelize_image(img, p, k)
+    return pixelize_image(img, pixel_size=p, n_colors=k)
 
 
 def ours_plain(img: np.ndarray, p: int, k: int) -> np.ndarray:
@@ -231,7 +231,7 @@ def ours_plain(img: np.ndarray, p: int, k: int) -> np.ndarray:
     saved = _pipeline.restore_pixel_art
     _pipeline.restore_pixel_art = lambda rgb, grid, *args, **kwargs: (grid, 0.0)
     try:
-        return pixelize_image(img, p, k, min_delta_e=_pipeline.MIN_DELTA_E)
+        return pixelize_image(img, pixel_size=p, n_colors=k, min_delta_e=_pipeline.MIN_DELTA_E)
     finally:
         _pipeline.restore_pixel_art = saved
 

@@ -223,7 +223,7 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
     natives_in = [cells(c, cell) for c in cartoons]
     rows: dict[str, dict[str, float]] = {}
     t0 = time.perf_counter()
-    quant = [postprocess.pixelize_image(c, cell, n_colors) for c in cartoons]
+    quant = [postprocess.pixelize_image(c, pixel_size=cell, n_colors=n_colors) for c in cartoons]
     rows["quantisation alone"] = _row(reference, natives_in, quant, time.perf_counter() - t0, len(cartoons))
     for label, (net, netG) in generators.items():
         t0 = time.perf_counter()
@@ -231,12 +231,13 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
         t_gen = time.perf_counter() - t0
         rows[f"{label} generator"] = _row(reference, natives_in, [cells(r, cell) for r in raw], t_gen, len(cartoons))
         t0 = time.perf_counter()
-        gq = [postprocess.pixelize_image(r, cell, n_colors) for r in raw]
+        gq = [postprocess.pixelize_image(r, pixel_size=cell, n_colors=n_colors) for r in raw]
         rows[f"{label} generator + quantisation"] = _row(reference, natives_in, gq,
                                                          t_gen + time.perf_counter() - t0, len(cartoons))
         if guided:
             t0 = time.perf_counter()
-            gcq = [postprocess.pixelize_image(guide(r, c, cell), cell, n_colors) for r, c in zip(raw, cartoons)]
+            gcq = [postprocess.pixelize_image(guide(r, c, cell), pixel_size=cell, n_colors=n_colors)
+                   for r, c in zip(raw, cartoons)]
             rows[f"{label} generator + guidance + quantisation"] = _row(
                 reference, natives_in, gcq, t_gen + time.perf_counter() - t0, len(cartoons))
     return rows
@@ -300,8 +301,9 @@ def write_gallery(out_dir: Path, cartoons: list[np.ndarray], names: Sequence[str
     paths = []
     for c, r, name in zip(cartoons, raw, names):
         styled = guide(r, c, cell) if guided else r
-        panels = [c, postprocess.upscale(postprocess.pixelize_image(c, cell, n_colors), cell), r,
-                  postprocess.upscale(postprocess.pixelize_image(styled, cell, n_colors), cell), sprite]
+        settings = postprocess.PixelArtSettings(pixel_size=cell, n_colors=n_colors)
+        panels = [c, postprocess.upscale(postprocess.pixelize_image(c, settings), cell), r,
+                  postprocess.upscale(postprocess.pixelize_image(styled, settings), cell), sprite]
         gap = np.full((c.shape[0], 4, 3), 255, dtype=np.uint8)
         strip = np.concatenate([x for p in panels for x in (p[..., :3], gap)][:-1], axis=1)
         path = out_dir / f"neural_{name}.png"

@@ -93,7 +93,7 @@ def naive(img: np.ndarray, p: int, n_colors: int | None) -> np.ndarray:
 
 
 def ours(img: np.ndarray, p: int, n_colors: int | None) -> np.ndarray:
-    return pixelize_image(img, p, n_colors)
+    return pixelize_image(img, pixel_size=p, n_colors=n_colors)
 
 
 METHODS: dict[str, Callable[[np.ndarray, int, int | None], np.ndarray]] = {

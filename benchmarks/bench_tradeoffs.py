@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = []  # (photo, mode, k for ours, seed metrics, naive metrics)
     for name, img in imgs.items():
         for mode, k in ((f"k={args.n_colors}", args.n_colors), ("auto", None)):
-            default = pixelize_image(img, p, k)
+            default = pixelize_image(img, pixel_size=p, n_colors=k)
             k_base = k or len(np.unique(default.reshape(-1, 3), axis=0))
             runs.append((name, mode, k, measure(seed_faithful(img, p, k_base), img, p),
                          measure(naive(img, p, k_base), img, p)))
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         de, f1 = [], []
         all_three = True
         for name, _, k, s, nv in runs:
-            out = pixelize_image(imgs[name], p, k, min_delta_e=sep, vivid=vivid, cleanup=cleanup)
+            out = pixelize_image(imgs[name], pixel_size=p, n_colors=k, min_delta_e=sep, vivid=vivid, cleanup=cleanup)
             m = measure(out, imgs[name], p)
             ok = quality_targets(m, s, nv)
             for t in QUALITY_TARGETS:

@@ -80,12 +80,12 @@ def run_method(method: str, frames: list[np.ndarray], p: int, k: int) -> tuple[l
     if method == "refit":
         outs, pals = [], []
         for f in frames:
-            o, pal = pixelize_image_with_palette(f, p, k)
+            o, pal = pixelize_image_with_palette(f, pixel_size=p, n_colors=k)
             outs.append(o)
             pals.append(pal)
         return outs, pals, time.perf_counter() - t0, len(frames)
     kwargs = {"hysteresis": 0.0, "scene_threshold": 1.0} if method == "locked" else {}
-    outs = list(pixelize_frames(iter(frames), p, k, on_shot=shots.append, **kwargs))
+    outs = list(pixelize_frames(iter(frames), pixel_size=p, n_colors=k, on_shot=shots.append, **kwargs))
     dt = time.perf_counter() - t0
     pals, cur = [], None
     starts = {s.frame_index: s.palette for s in shots}

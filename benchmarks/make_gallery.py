@@ -88,7 +88,7 @@ def render(imgs: dict[str, np.ndarray], pixel_sizes: Sequence[int], out: Path, p
     for name, img in imgs.items():
         save_image(out / f"{name}_input.png", input_panel(img, panel), indexed=False)
         for p in pixel_sizes:
-            art, _ = pixelize_image_with_palette(img, p)
+            art, _ = pixelize_image_with_palette(img, pixel_size=p)
             k = len(used_palette(art))
             outputs = {"ours": art, "seed": bench.seed_faithful(img, p, k), "naive": bench.naive(img, p, k)}
             factor = display_factor(art.shape[1], panel)
@@ -110,7 +110,7 @@ def previous_release(img: np.ndarray, p: int, k: int | None = None) -> np.ndarra
     _pipeline.restore_pixel_art = lambda rgb, grid, *args, **kwargs: (grid, 0.0)
     _pipeline.clean_halftones = lambda labels, *args: labels
     try:
-        return pixelize_image(img, p, k, min_delta_e=_pipeline.MIN_DELTA_E)
+        return pixelize_image(img, pixel_size=p, n_colors=k, min_delta_e=_pipeline.MIN_DELTA_E)
     finally:
         _pipeline.restore_pixel_art, _pipeline.clean_halftones = saved
 
@@ -128,7 +128,7 @@ def render_before_after(imgs: dict[str, np.ndarray], out: Path, panel: int) -> l
     rows = []
     if "astronaut" in imgs:
         face = np.ascontiguousarray(imgs["astronaut"][FACE])
-        before, after = previous_release(face, FACE_P), pixelize_image(face, FACE_P)
+        before, after = previous_release(face, FACE_P), pixelize_image(face, pixel_size=FACE_P)
         f = display_factor(after.shape[1], panel)
         save_image(out / "face_input.png", input_panel(face, panel), indexed=False)
         save_image(out / "face_before.png", upscale(before, f))
@@ -144,7 +144,8 @@ def render_before_after(imgs: dict[str, np.ndarray], out: Path, panel: int) -> l
         img = artist_bench.render_smooth(spr, seed=1000 + i)
         k = min(16, artist_bench.n_colours(spr))
         shrunk = cv2.resize(img, spr.shape[1::-1], interpolation=cv2.INTER_AREA)
-        outs = {"before": previous_release(img, artist_bench.CELL, k), "after": pixelize_image(img, artist_bench.CELL, k)}
+        before = previous_release(img, artist_bench.CELL, k)
+        outs = {"before": before, "after": pixelize_image(img, pixel_size=artist_bench.CELL, n_colors=k)}
         for key, t in (("artist", spr), ("render", shrunk), *outs.items()):
             tiles[key].append(np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=255))
         for key, t in outs.items():

@@ -5,6 +5,8 @@ must not load torch when no generator is used) take the names from here.
 """
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 GENERATORS: tuple[str, ...] = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
 DISCRIMINATORS: tuple[str, ...] = ("basic", "n_layers", "pixel")
 NORMS: tuple[str, ...] = ("instance", "batch", "syncbatch", "none")
@@ -13,3 +15,7 @@ GAN_MODES: tuple[str, ...] = ("lsgan", "vanilla", "wgangp")
 LR_POLICIES: tuple[str, ...] = ("linear", "step", "plateau", "cosine")
 GP_TYPES: tuple[str, ...] = ("real", "fake", "mixed")
 PADDING_TYPES: tuple[str, ...] = ("reflect", "replicate", "zero")
+
+#: Dithering between palette colours on the cell grid (``postprocess.dither``).
+DitherMode = Literal["none", "ordered", "floyd-steinberg"]
+DITHER_MODES: tuple[str, ...] = get_args(DitherMode)

@@ -39,6 +39,8 @@ __all__ = [
     "from_de_space",
     "adjust_vividness",
     "color_match",
+    "check_image",
+    "check_factor",
 ]
 
 # sRGB (D65) primaries -> CIE XYZ, IEC 61966-2-1.
@@ -207,7 +209,8 @@ def from_de_space(u: np.ndarray) -> np.ndarray:
     return _warp(u, inverse=True)
 
 
-def _check_image(image: np.ndarray, name: str = "image") -> None:
+def check_image(image: np.ndarray, name: str = "image") -> None:
+    """Validate an image argument: uint8 ``(H, W, 3|4)``, not empty; errors name ``name``."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"`{name}` must be a numpy array, got {type(image).__name__}")
     if image.dtype != np.uint8:
@@ -218,7 +221,8 @@ def _check_image(image: np.ndarray, name: str = "image") -> None:
         raise ValueError(f"`{name}` must not be empty, got shape {image.shape}")
 
 
-def _check_factor(value: float, name: str) -> float:
+def check_factor(value: float, name: str) -> float:
+    """Validate a finite number ``>= 0`` named ``name``; returns it as float."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"`{name}` must be a number, got {type(value).__name__}")
     if not np.isfinite(value) or value < 0:
@@ -250,9 +254,9 @@ def adjust_vividness(image: np.ndarray, saturation: float = 1.0, contrast: float
     Returns:
         uint8 array of the same shape; the identity for ``(1.0, 1.0)``.
     """
-    _check_image(image)
-    saturation = _check_factor(saturation, "saturation")
-    contrast = _check_factor(contrast, "contrast")
+    check_image(image)
+    saturation = check_factor(saturation, "saturation")
+    contrast = check_factor(contrast, "contrast")
     if saturation == 1.0 and contrast == 1.0:
         return image.copy()
     out = image.copy()
@@ -276,9 +280,9 @@ def color_match(src_output: np.ndarray, reference_input: np.ndarray, *, strength
     Returns:
         uint8 ``(H, W, 3|4)``, same shape as ``src_output``.
     """
-    _check_image(src_output, "src_output")
-    _check_image(reference_input, "reference_input")
-    strength = _check_factor(strength, "strength")
+    check_image(src_output, "src_output")
+    check_image(reference_input, "reference_input")
+    strength = check_factor(strength, "strength")
     if strength > 1.0:
         raise ValueError(f"`strength` must be in [0, 1], got {strength}")
     h, w = src_output.shape[:2]

@@ -15,15 +15,17 @@ import logging
 
 import numpy as np
 
+from options.choices import DITHER_MODES, DitherMode
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["DITHER_MODES", "check_dither", "bayer_matrix", "ordered_dither", "floyd_steinberg", "dither_labels"]
+__all__ = ["DITHER_MODES", "DitherMode", "check_dither", "bayer_matrix", "ordered_dither", "floyd_steinberg",
+           "dither_labels"]
 
-DITHER_MODES = ("none", "ordered", "floyd-steinberg")
 
-
-def check_dither(mode: str) -> str:
-    """Validate a dithering mode name (also accepts ``"floyd_steinberg"`` and ``"fs"``)."""
+def check_dither(mode: str) -> DitherMode:
+    """Validate a dithering mode name (also accepts ``"floyd_steinberg"`` and ``"fs"``); returns the
+    canonical name, one of :data:`DITHER_MODES` (defined in :mod:`options.choices`)."""
     if not isinstance(mode, str):
         raise TypeError(f"`dither` must be one of {DITHER_MODES}, got {type(mode).__name__}")
     norm = mode.strip().lower().replace("_", "-")

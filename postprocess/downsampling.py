@@ -42,13 +42,13 @@ from typing import NamedTuple
 import numpy as np
 
 from postprocess import _kernels
-from postprocess.color import _check_image, srgb_to_lab, to_de_space
+from postprocess.color import check_image, srgb_to_lab, to_de_space
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["pixelate", "reduce_cells", "map_to_palette", "assign_labels", "render", "despeckle", "CellGrid",
            "check_palette", "check_pixel_size", "centre_means", "sharpen_cells", "cell_variation", "restore_pixel_art",
-           "clean_halftones"]
+           "clean_halftones", "check_alpha_threshold"]
 
 #: Luma contrast (0..255) between the two halves of a cell below which the cell takes its mean.
 EDGE_LOW = 112.0
@@ -410,10 +410,10 @@ def pixelate(
         uint8 ``(ceil(H/p), ceil(W/p), 3)`` (``4`` channels for RGBA input); every opaque
         pixel is exactly one palette colour. See the module docstring for the remainder policy.
     """
-    _check_image(image)
+    check_image(image)
     pixel_size = check_pixel_size(pixel_size, image.shape)
     palette = check_palette(palette)
-    _check_alpha_threshold(alpha_threshold)
+    check_alpha_threshold(alpha_threshold)
     rgb, weight = split_alpha(image)
     grid = reduce_cells(rgb, pixel_size, weight=weight)
     pal_lab = srgb_to_lab(palette)
@@ -421,11 +421,13 @@ def pixelate(
     return render(labels, palette, with_alpha=image.shape[2] == 4)
 
 
-def _check_alpha_threshold(alpha_threshold: int) -> None:
+def check_alpha_threshold(alpha_threshold: int) -> int:
+    """Validate an alpha threshold: an int in [1, 255]; returns it as int."""
     if isinstance(alpha_threshold, bool) or not isinstance(alpha_threshold, (int, np.integer)):
         raise TypeError(f"`alpha_threshold` must be an int in [1, 255], got {alpha_threshold!r}")
     if not 1 <= alpha_threshold <= 255:
         raise ValueError(f"`alpha_threshold` must be in [1, 255], got {alpha_threshold}")
+    return int(alpha_threshold)
 
 
 def opaque_mask(grid: CellGrid, alpha_threshold: int = 128) -> np.ndarray:

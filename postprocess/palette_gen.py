@@ -52,12 +52,12 @@ import logging
 import numpy as np
 
 from postprocess import _kernels as K
-from postprocess.color import _check_image, from_de_space, lab_to_srgb, srgb_to_lab, to_de_space
+from postprocess.color import check_image, from_de_space, lab_to_srgb, srgb_to_lab, to_de_space
 from postprocess.downsampling import map_to_palette, reduce_cells
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["extract_palette", "auto_n_colors", "fit_palette", "MAX_AUTO_COLORS"]
+__all__ = ["extract_palette", "auto_n_colors", "fit_palette", "MAX_AUTO_COLORS", "check_n_colors", "check_seed"]
 
 #: Upper bound for the automatic palette size.
 MAX_AUTO_COLORS = 24
@@ -93,7 +93,8 @@ _VISIBLE_DE = 10.0
 _HUE_KERNEL = np.exp(-0.5 * np.arange(-3, 4) ** 2) / np.exp(-0.5 * np.arange(-3, 4) ** 2).sum()
 
 
-def _check_n_colors(n_colors: int | None) -> int | None:
+def check_n_colors(n_colors: int | None) -> int | None:
+    """Validate a palette size: an int ``>= 1`` or None (automatic); returns int or None."""
     if n_colors is None:
         return None
     if isinstance(n_colors, bool) or not isinstance(n_colors, (int, np.integer)):
@@ -103,7 +104,8 @@ def _check_n_colors(n_colors: int | None) -> int | None:
     return int(n_colors)
 
 
-def _check_seed(seed: int) -> int:
+def check_seed(seed: int) -> int:
+    """Validate a random seed (any int); returns it as int."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be an int, got {seed!r}")
     return int(seed)
@@ -388,9 +390,9 @@ def extract_palette(
     Returns:
         uint8 ``(K, 3)`` with ``1 <= K``, no duplicates, sorted dark to light.
     """
-    _check_image(image)
-    n_colors = _check_n_colors(n_colors)
-    seed = _check_seed(seed)
+    check_image(image)
+    n_colors = check_n_colors(n_colors)
+    seed = check_seed(seed)
     rgb = image[..., :3]
     weight = image[..., 3].astype(np.float32) / 255.0 if image.shape[2] == 4 else None
     npix = image.shape[0] * image.shape[1]

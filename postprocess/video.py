@@ -27,21 +27,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from postprocess.color import _check_factor, _check_image, srgb_to_lab
+from postprocess.color import check_image, srgb_to_lab
 from postprocess.downsampling import check_pixel_size, opaque_mask, render
-from postprocess.palette_gen import _check_n_colors, _check_seed
-from postprocess.pipeline import (
-    PaletteLike,
-    _check_options,
-    fit_cells_palette,
-    label_cells,
-    prepare_cells,
-    resolve_palette,
-)
+from postprocess.pipeline import MIN_DELTA_E, fit_cells_palette, label_cells, prepare_cells
+from postprocess.settings import PixelArtSettings, resolve_settings
 
 logger = logging.getLogger(__name__)
 
@@ -81,86 +74,49 @@ def histogram_distance(h1: np.ndarray, h2: np.ndarray) -> float:
     return float(0.5 * np.abs(h1 - h2).sum())
 
 
-def _check_video_options(scene_threshold: float, hysteresis: float) -> tuple[float, float]:
-    scene_threshold = _check_factor(scene_threshold, "scene_threshold")
-    if not 0.0 < scene_threshold <= 1.0:
-        raise ValueError(f"`scene_threshold` must be in (0, 1] (histogram distance), got {scene_threshold}")
-    hysteresis = _check_factor(hysteresis, "hysteresis")
-    return scene_threshold, hysteresis
-
-
 def pixelize_frames(
     frames: Iterable[np.ndarray],
-    pixel_size: int = 8,
-    n_colors: int | None = None,
-    palette: PaletteLike = None,
+    settings: PixelArtSettings | None = None,
+    /,
     *,
-    dither: str = "none",
-    saturation: float = 1.0,
-    contrast: float = 1.0,
-    outline: float = 0.0,
-    keep_alpha: bool = True,
-    seed: int = 0,
-    cleanup: bool = True,
-    alpha_threshold: int = 128,
-    min_delta_e: float = 8.0,
-    scene_threshold: float = 0.3,
-    hysteresis: float = 3.0,
     on_shot: Callable[[ShotInfo], None] | None = None,
+    **overrides: Any,
 ) -> Iterator[np.ndarray]:
     """Pixelize a stream of frames with a per-shot locked palette and temporal hysteresis.
 
     Args:
         frames: any iterable of uint8 ``(H, W, 3|4)`` frames, all the same shape; consumed lazily.
-        pixel_size, n_colors, palette, dither, saturation, contrast, outline, keep_alpha, seed,
-            cleanup, alpha_threshold, min_delta_e: as in :func:`postprocess.pixelize_image`
-            (``n_colors`` / the automatic size are chosen per shot; a fixed ``palette`` is used
-            for every shot).
-        scene_threshold: colour-histogram distance (0..1) between consecutive frames that
-            starts a new shot and re-fits the palette.
-        hysteresis: CIELAB distance a cell's colour must move before its output may change
-            (0 disables: plain per-frame mapping with a locked palette).
+        settings: a :class:`~postprocess.settings.PixelArtSettings` (validated here, before the
+            first frame is read), or None for the defaults. As in :func:`postprocess.pixelize_image`,
+            except: ``n_colors`` / the automatic size are chosen per shot; a fixed ``palette`` is used
+            for every shot; no pixel-art restoration, so ``min_delta_e=None`` means
+            :data:`postprocess.pipeline.MIN_DELTA_E` (8); ``scene_threshold`` and ``hysteresis``
+            drive the shots and the cell hysteresis (see the module docstring).
         on_shot: optional callback called with a :class:`ShotInfo` whenever a shot starts.
+        **overrides: fields of :class:`~postprocess.settings.PixelArtSettings` replacing those of
+            ``settings`` (``pixel_size=8, n_colors=6, hysteresis=0.0``, ...).
 
     Yields:
         uint8 ``(ceil(H/p), ceil(W/p), 3|4)`` native frames, one per input frame.
+
+    Raises:
+        TypeError, ValueError: an invalid setting or ``frames`` (at the call); an invalid frame
+            (when it is reached).
     """
-    if isinstance(pixel_size, bool) or not isinstance(pixel_size, (int, np.integer)):
-        raise TypeError(f"`pixel_size` must be an int, got {type(pixel_size).__name__} ({pixel_size!r})")
-    if pixel_size < 1:
-        raise ValueError(f"`pixel_size` must be >= 1, got {pixel_size}")
-    n_colors = _check_n_colors(n_colors)
-    seed = _check_seed(seed)
-    dither, saturation, contrast, outline = _check_options(dither, saturation, contrast, outline, keep_alpha,
-                                                           alpha_threshold)
-    scene_threshold, hysteresis = _check_video_options(scene_threshold, hysteresis)
-    fixed = resolve_palette(palette, n_colors)
+    settings = resolve_settings(settings, overrides)
     if not isinstance(frames, Iterable):
         raise TypeError(f"`frames` must be an iterable of uint8 (H, W, 3|4) arrays, got {type(frames).__name__}")
-    return _generate(
-        iter(frames), pixel_size, n_colors, fixed, dither, saturation, contrast, outline, keep_alpha, seed,
-        cleanup, alpha_threshold, min_delta_e, scene_threshold, hysteresis, on_shot,
-    )
+    return _generate(iter(frames), settings, on_shot)
 
 
 def _generate(
     frames: Iterator[np.ndarray],
-    pixel_size: int,
-    n_colors: int | None,
-    fixed: np.ndarray | None,
-    dither: str,
-    saturation: float,
-    contrast: float,
-    outline: float,
-    keep_alpha: bool,
-    seed: int,
-    cleanup: bool,
-    alpha_threshold: int,
-    min_delta_e: float,
-    scene_threshold: float,
-    hysteresis: float,
+    settings: PixelArtSettings,
     on_shot: Callable[[ShotInfo], None] | None,
 ) -> Iterator[np.ndarray]:
+    fixed = settings.palette
+    min_delta_e = MIN_DELTA_E if settings.min_delta_e is None else settings.min_delta_e
+    scene_threshold, hysteresis = settings.scene_threshold, settings.hysteresis
     shape = None
     pal = pal_lab = None
     prev_hist = key_hist = None
@@ -168,23 +124,20 @@ def _generate(
     h2 = hysteresis * hysteresis
     for index, frame in enumerate(frames):
         try:
-            _check_image(frame, "frame")
+            check_image(frame, "frame")
         except (TypeError, ValueError) as err:
             raise type(err)(f"frame {index}: {err}") from None
         if shape is None:
-            pixel_size = check_pixel_size(pixel_size, frame.shape)
+            check_pixel_size(settings.pixel_size, frame.shape)
             shape = frame.shape
         elif frame.shape != shape:
             raise ValueError(
                 f"frame {index} has shape {frame.shape} but the clip started with {shape}; "
                 "all frames of a clip must have the same size and channels"
             )
-        grid, cells_lab, with_alpha, chroma = prepare_cells(
-            frame, pixel_size, saturation=saturation, contrast=contrast, outline=outline, keep_alpha=keep_alpha,
-            prev_side=prev_side, side_band=_SIDE_BAND,
-        )
+        grid, cells_lab, with_alpha, chroma = prepare_cells(frame, settings, prev_side=prev_side, side_band=_SIDE_BAND)
         prev_side = grid.side
-        opaque = opaque_mask(grid, alpha_threshold)
+        opaque = opaque_mask(grid, settings.alpha_threshold)
         hist = color_histogram(grid.colors, opaque)
         reason = None
         if prev_hist is None:
@@ -200,7 +153,7 @@ def _generate(
             if fixed is not None:
                 pal = fixed
             elif opaque.any():
-                pal = fit_cells_palette(grid, n_colors, seed, alpha_threshold, min_delta_e, chroma, cells_lab)
+                pal = fit_cells_palette(grid, settings, min_delta_e, chroma, cells_lab)
             elif pal is None:
                 pal = np.zeros((1, 3), np.uint8)  # fully transparent opening frame: any colour, never shown
             pal_lab = srgb_to_lab(pal)
@@ -216,5 +169,5 @@ def _generate(
             stable = anchor
         else:
             stable = cells_lab
-        labels = label_cells(grid, stable, pal_lab, dither=dither, cleanup=cleanup, alpha_threshold=alpha_threshold)
+        labels = label_cells(grid, stable, pal_lab, settings)
         yield render(labels, pal, with_alpha=with_alpha)

@@ -28,13 +28,13 @@ def warm_up(seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
     rgb = rng.integers(0, 256, (37, 45, 3), dtype=np.uint8)
     rgba = np.dstack([rgb, rng.integers(0, 256, (37, 45), dtype=np.uint8)])
-    pixelize_image(rgb, 4)
-    pixelize_image(rgb, 4, 6)
-    pixelize_image(rgba, 4, 6)
+    pixelize_image(rgb, pixel_size=4)
+    pixelize_image(rgb, pixel_size=4, n_colors=6)
+    pixelize_image(rgba, pixel_size=4, n_colors=6)
     extract_palette(rgb, 5)
     for mode in dither.DITHER_MODES:
-        pixelize_image(rgb, 4, 6, dither=mode)
-    list(pixelize_frames([rgb, rgb], 4, 6))
+        pixelize_image(rgb, pixel_size=4, n_colors=6, dither=mode)
+    list(pixelize_frames([rgb, rgb], pixel_size=4, n_colors=6))
     seconds = time.perf_counter() - t0
     logger.info("postprocess kernels ready in %.1f s", seconds)
     return seconds

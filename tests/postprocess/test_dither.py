@@ -52,7 +52,7 @@ def test_floyd_steinberg_mask():
 @pytest.mark.parametrize("mode", ["ordered", "floyd-steinberg", "fs", "floyd_steinberg"])
 def test_pipeline_dithering_stays_in_palette(mode):
     img = np.random.default_rng(0).integers(0, 256, (40, 48, 3)).astype(np.uint8)
-    out = pixelize_image(img, 4, palette=BW, dither=mode)
+    out = pixelize_image(img, pixel_size=4, palette=BW, dither=mode)
     assert set(np.unique(out).tolist()) <= {0, 255}
     assert (out == out[..., :1]).all()
 

@@ -60,7 +60,7 @@ def test_orphan_rate():
 def test_edge_f1_perfect_for_an_aligned_step():
     img = np.zeros((64, 64, 3), np.uint8)
     img[:, 32:] = 255
-    out = pixelize_image(img, 8, palette=BW)
+    out = pixelize_image(img, pixel_size=8, palette=BW)
     e = edge_f1(out, img, 8)
     assert e == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert edge_f1(np.zeros((8, 8, 3), np.uint8), img, 8)["f1"] == 0.0
@@ -107,14 +107,14 @@ def test_reference_and_chroma():
 
 def test_evaluate_keys():
     img = np.random.default_rng(3).integers(0, 256, (32, 32, 3)).astype(np.uint8)
-    m = evaluate(pixelize_image(img, 8, 4), img, 8)
+    m = evaluate(pixelize_image(img, pixel_size=8, n_colors=4), img, 8)
     assert m["colors"] <= 4 and m["adherence"] == 1.0
     assert {"de_mean", "orphan_de", "edge_f1", "pal_min_de", "chroma_out", "chroma_original"} <= set(m)
 
 
 def test_cli_native_and_upscaled(tmp_path, capsys):
     img = np.random.default_rng(4).integers(0, 256, (40, 48, 3)).astype(np.uint8)
-    out = pixelize_image(img, 8, 4)
+    out = pixelize_image(img, pixel_size=8, n_colors=4)
     save_image(tmp_path / "in.png", img)
     save_image(tmp_path / "out.png", out)
     save_image(tmp_path / "up.png", upscale(out, 8))

@@ -45,7 +45,7 @@ def test_pipeline_honours_palette_and_shape(img, data):
     k = data.draw(st.one_of(st.none(), st.integers(1, 8)))
     dither = data.draw(st.sampled_from(["none", "ordered", "floyd-steinberg"]))
     try:
-        out, pal = pixelize_image_with_palette(img, p, k, dither=dither, seed=1)
+        out, pal = pixelize_image_with_palette(img, pixel_size=p, n_colors=k, dither=dither, seed=1)
     except ValueError as err:  # only a fully transparent cell grid may refuse
         assert "fully transparent" in str(err)
         return
