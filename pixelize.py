@@ -5,7 +5,8 @@
     python pixelize.py --input photos/ --name photo2pixel   # with a trained CycleGAN generator
 
 Outputs mirror the input tree under --output, plus index.html (input | output side by side).
-Exit status: 0 when every input was done or skipped, 1 when any failed, 2 for bad flags.
+Exit status (:mod:`util.cli`): 0 when every input was done or skipped, 1 when any failed, 2 for bad flags,
+130 when interrupted.
 Under ``torchrun --nproc_per_node=N pixelize.py ...`` each process takes a disjoint share.
 """
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the pixelize job; returns the exit status."""
+    """Run the pixelize job; returns the exit status (:mod:`util.cli`)."""
     from options import pixelize_options
     from util import dist
-    from util.cli import setup_logging
+    from util.cli import EXIT_INTERRUPTED, setup_logging
 
     opt = pixelize_options.parse(argv)
     setup_logging(opt.verbose)
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(opt)
     except KeyboardInterrupt:  # before or after the run itself (which reports its own summary)
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         dist.cleanup()
 
@@ -38,42 +39,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(opt) -> int:
     from pathlib import Path
 
-    from models import pretrained
+    from engine import pixelize as engine
+    from engine.jobs import check_writable
+    from options import pixelize_options
     from util import dist
-    from util.pixelizer import (GeneratorStage, Pixelizer, Summary, check_output_folder, check_writable,
-                                collect_jobs, write_page)
+    from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, FlagError, error
 
     try:
-        check_output_folder(opt.input, opt.output)
-        jobs, ignored = collect_jobs(opt.input, output=opt.output, demo=opt.demo)
-        pixelizer = Pixelizer(opt)
-        pixelizer.refuse_overwriting_inputs(jobs, ignored)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    main_rank = dist.is_main()
+        settings = engine.settings_from_options(opt)
+        plan = engine.plan(opt, settings)
+    except FlagError as err:
+        error(str(err))
+        return EXIT_BAD_FLAGS
+    jobs, ignored, pixelizer = plan.jobs, plan.ignored, plan.pixelizer
     if not jobs:
         shown = f" (ignored {len(ignored)} file(s) that are neither images nor videos, e.g. {ignored[0]})" \
             if ignored else ""
-        print(f"error: nothing to process: --input {' '.join(opt.input)} holds no image or video{shown}",
-              file=sys.stderr)
-        return 1
+        error(f"nothing to process: --input {' '.join(opt.input)} holds no image or video{shown}")
+        return EXIT_FAILED
     try:
-        if opt.generator_path is not None:
-            if not Path(opt.generator_path).is_file():
-                raise ValueError(f"generator file {opt.generator_path} not found "
-                                 "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
-            cell = pretrained.training_cell(opt.generator_path)
-            pixelizer.generator = GeneratorStage(opt.generator_path, overrides=_overrides(opt), device=_device(opt),
-                                                 gen_size=opt.gen_size,
-                                                 scale=None if cell is None else cell / opt.pixel_size)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        pixelizer.generator = engine.load_generator_stage(opt)
+    except FlagError as err:
+        error(str(err))
+        return EXIT_BAD_FLAGS
+    main_rank = dist.is_main()
     if main_rank:
         if pixelizer.generator is None:
             print("no generator (--name/--model_path not given): post-processing only")
-            unused = _generator_flags_given(opt)
+            parser = pixelize_options.make_parser()
+            unused = engine.generator_flags_given(opt, {dest: parser.get_default(dest) for dest in vars(opt)})
             if unused:
                 print(f"warning: {', '.join(unused)} only affect{'s' if len(unused) == 1 else ''} the generator "
                       "stage and without --name/--model_path are ignored", file=sys.stderr)
@@ -87,10 +81,10 @@ def _run(opt) -> int:
     try:
         check_writable(Path(opt.output))
     except OSError as err:
-        print(f"error: --output {opt.output} is not writable ({err.strerror or err}); choose another folder "
-              "or free some space", file=sys.stderr)
-        print(Summary(failed=len(jobs)).line(opt.output))
-        return 1
+        error(f"--output {opt.output} is not writable ({err.strerror or err}); choose another folder "
+              "or free some space")
+        print(engine.Summary(failed=len(jobs)).line(opt.output))
+        return EXIT_FAILED
 
     def report(outcome) -> None:
         if outcome.status == "failed":
@@ -109,90 +103,19 @@ def _run(opt) -> int:
               "kept and a re-run skips them", file=sys.stderr)
         print(f"pixelize: interrupted: {done.done} done, {done.skipped} skipped, {done.failed} failed, "
               f"{len(mine) - done.total} not processed (of {len(mine)} inputs) -> {opt.output}")
-        return 130
-    summary = _gather(summary)
-    rc = 1 if summary.failed else 0
+        return EXIT_INTERRUPTED
+    summary = engine.gather(summary)
+    rc = EXIT_FAILED if summary.failed else EXIT_OK
     if main_rank:
         if not opt.no_html:
             try:
-                page = write_page(Path(opt.output), summary.outcomes, f"pixelize: {len(jobs)} inputs")
+                page = engine.write_page(Path(opt.output), summary.outcomes, f"pixelize: {len(jobs)} inputs")
                 print(f"page: {page}")
             except OSError as err:
-                print(f"error: cannot write {Path(opt.output) / 'index.html'} ({err.strerror or err})",
-                      file=sys.stderr)
-                rc = 1
+                error(f"cannot write {Path(opt.output) / 'index.html'} ({err.strerror or err})")
+                rc = EXIT_FAILED
         print(summary.line(opt.output))
     return rc
-
-
-#: Flags that only matter with a generator: dest -> how the user typed it.
-GENERATOR_FLAGS = {"color_match": "--color_match", "keep_white": "--keep_white", "netG": "--netG", "ngf": "--ngf",
-                   "norm": "--norm",
-                   "no_dropout": "--no_dropout", "use_dropout": "--use_dropout", "input_nc": "--input_nc",
-                   "output_nc": "--output_nc", "gen_size": "--gen_size", "batch_size": "--batch_size",
-                   "device": "--device", "gpu_ids": "--gpu_ids", "epoch": "--epoch", "model_suffix": "--model_suffix",
-                   "checkpoints_dir": "--checkpoints_dir"}
-
-
-def _generator_flags_given(opt) -> list[str]:
-    """Generator-stage flags whose value differs from the default (they do nothing without a generator)."""
-    from options import pixelize_options
-
-    parser = pixelize_options.make_parser()
-    return [flag for dest, flag in GENERATOR_FLAGS.items()
-            if hasattr(opt, dest) and getattr(opt, dest) != parser.get_default(dest)]
-
-
-def _overrides(opt) -> dict:
-    dropout = True if opt.use_dropout else False if opt.no_dropout else None
-    return dict(netG=opt.netG, ngf=opt.ngf, norm=opt.norm, use_dropout=dropout, input_nc=opt.input_nc,
-                output_nc=opt.output_nc)
-
-
-def _device(opt) -> str:
-    import torch
-
-    from util import dist
-
-    if opt.device:
-        if opt.device.startswith("cuda"):
-            if not torch.cuda.is_available():
-                raise ValueError(f"--device {opt.device}: no CUDA device is available; use --device cpu")
-            index = torch.device(opt.device).index
-            if index is not None and index >= torch.cuda.device_count():
-                raise ValueError(f"--device {opt.device}: there are only {torch.cuda.device_count()} CUDA "
-                                 f"device(s), numbered from 0")
-        elif opt.device == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"--device {opt.device}: MPS is not available here; use --device cpu")
-        elif opt.device.startswith("xpu") and not (hasattr(torch, "xpu") and torch.xpu.is_available()):
-            raise ValueError(f"--device {opt.device}: no XPU device is available; use --device cpu")
-        return opt.device
-    if opt.gpu_ids is not None:
-        ids = [int(x) for x in opt.gpu_ids.split(",") if int(x) >= 0]
-        if ids and not torch.cuda.is_available():
-            raise ValueError(f"--gpu_ids {opt.gpu_ids}: no CUDA device is available; use --gpu_ids -1")
-        return f"cuda:{ids[0]}" if ids else "cpu"
-    if torch.cuda.is_available():
-        return f"cuda:{dist.get_local_rank()}"
-    return "cpu"
-
-
-def _gather(summary):
-    """Merge every rank's outcomes on rank 0 (identity in a single process)."""
-    from util import dist
-
-    if not dist.is_initialized():
-        return summary
-    import torch.distributed as tdist
-
-    from util.pixelizer import Summary
-
-    parts = [None] * dist.get_world_size()
-    tdist.all_gather_object(parts, summary.outcomes)
-    merged = Summary()
-    for outcome in sorted((o for part in parts for o in part), key=lambda o: o.job.source):
-        merged.add(outcome)
-    return merged
 
 
 if __name__ == "__main__":

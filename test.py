@@ -5,8 +5,8 @@
 
 Results: ``results/<name>/<phase>_<epoch>/index.html`` and ``images/<stem>_<visual>.png``.
 An image that cannot be read or processed is reported by name and skipped; the page is
-still written. Exit status: 0 when every image was done, 1 when any failed (or the run did),
-2 for bad flags (also a missing checkpoint or --dataroot).
+still written. Exit status (:mod:`util.cli`): 0 when every image was done, 1 when any failed (or the
+run did), 2 for bad flags (also a missing or unusable checkpoint, a missing --dataroot).
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from typing import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, run the test loop, print where the page is; returns the exit status."""
     from options.test_options import TestOptions
-    from util.cli import setup_logging
-    from util.evaluation import run_test
+    from engine.evaluation import run_test
     from util.image import ImageLoadError
-    from util.training import FlagError
+    from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_OK, FlagError, error, setup_logging
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -29,18 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             opt = options.parse(args, save=False)
         except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message printed)
-            return stop.code if isinstance(stop.code, int) else 2
+            return stop.code if isinstance(stop.code, int) else EXIT_BAD_FLAGS
         setup_logging(opt.verbose)
         result = run_test(opt, on_start=lambda: options.save_options(opt, options.parser))
     except FlagError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        error(str(err))
+        return EXIT_BAD_FLAGS
     except (ValueError, ImageLoadError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        error(str(err))
+        return EXIT_FAILED
     failed = f"{len(result.failed)} failed (see the 'failed:' lines above)" if result.failed else "0 failed"
     print(f"results: {result.web_dir / 'index.html'} ({result.done} done, {failed})")
-    return 1 if result.failed else 0
+    return EXIT_FAILED if result.failed else EXIT_OK
 
 
 if __name__ == "__main__":

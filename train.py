@@ -6,9 +6,9 @@ Every flag of the reference framework's pre-2025 train options is accepted with 
 meaning; see ``python train.py --help`` and the README. Multi-GPU / multi-node:
 ``torchrun --nproc_per_node=N train.py ...``.
 
-Exit status: 0 when training ran (also after a Ctrl-C/SIGTERM save), 2 for bad flags (also
-when found at setup: a missing --dataroot or checkpoint, flags that do not fit the checkpoint
-being resumed), 1 when the run failed (an unreadable image or checkpoint file, an I/O error).
+Exit status (:mod:`util.cli`): 0 when training ran (also after a Ctrl-C/SIGTERM save), 2 for bad
+flags (also when found at setup: a missing --dataroot, a missing or unusable checkpoint, flags that do
+not fit the checkpoint being resumed), 1 when the run failed (an unreadable image, an I/O error).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, train, and return the exit status (see the module docstring)."""
     from options.train_options import TrainOptions
     from util import dist
-    from util.cli import setup_logging
     from util.image import ImageLoadError
-    from util.training import FlagError, run_training
+    from engine.training import run_training
+    from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_OK, FlagError, error, setup_logging
 
     args = list(sys.argv[1:] if argv is None else argv)
     dist.init_distributed()
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             opt = options.parse(args, save=False)
         except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message printed)
-            return stop.code if isinstance(stop.code, int) else 2
+            return stop.code if isinstance(stop.code, int) else EXIT_BAD_FLAGS
         setup_logging(opt.verbose)
         if dist.is_main():
             print(options.format_options(opt))
@@ -44,11 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         result = run_training(opt, epoch_count_given="epoch_count" in options.explicit_flags, on_start=save_options)
     except FlagError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        error(str(err))
+        return EXIT_BAD_FLAGS
     except (ValueError, ImageLoadError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        error(str(err))
+        return EXIT_FAILED
     finally:
         dist.cleanup()
     if main_rank:
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "same command")
         else:
             print(f"done: checkpoints in {where}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -351,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sprites = crawl + synth
     if not sprites:
         print("no sprites: give --synthetic > 0 or install crawl-tiles-data", file=sys.stderr)
-        return 1
+        return 2
     methods: dict[str, Callable] = {"ours": ours, "ours-plain": ours_plain, "naive": naive, "full-pixel": seed_faithful}
     oe = None if args.no_pixeloe else pixeloe_method()
     if oe is not None:

@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     from options import pixelize_options
     from util.checkpoint import save_state_dict
     from util.image import save_image
-    from util.pixelizer import GeneratorStage, Pixelizer, collect_jobs
+    from engine.generator import GeneratorStage
+    from engine.jobs import collect_jobs
+    from engine.pixelize import Pixelizer
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "--batch_size", str(batch), "--no_html", "--overwrite",
                                           "--model_path", str(tmp / "g.pth"), "--gen_size", "0"])
             jobs, _ = collect_jobs(opt.input)
-            runner = Pixelizer(opt, stage)
+            runner = Pixelizer(opt, generator=stage)
             x = torch.rand(batch, 3, size, size) * 2 - 1
             with torch.inference_mode():
                 net(x)  # warm-up

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from datasets.make_synthetic_dataset import make_dataset
     from models import create_model
     from options.train_options import TrainOptions
-    from util.training import Progress, save_checkpoint, seed_everything
+    from engine.training import Progress, save_checkpoint, seed_everything
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -44,15 +44,10 @@ import numpy as np
 import torch.utils.data
 from PIL import Image
 
+from options.choices import DIRECTIONS, PREPROCESS_MODES
 from util.image import ImageLoadError, from_pil, load_image, to_pil, to_tensor
 
 logger = logging.getLogger(__name__)
-
-#: Valid ``--preprocess`` values.
-PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
-
-#: ``--direction`` values.
-DIRECTIONS = ("AtoB", "BtoA")
 
 _RESAMPLE_BY_NAME = {
     "nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,

@@ -19,13 +19,11 @@ import data
 import models
 from models import networks
 from util import dist
+from options.choices import DIRECTIONS, DISCRIMINATORS, GENERATORS, INIT_TYPES, NORMS, PREPROCESS_MODES
 from options.types import gpu_list, non_negative_float, non_negative_int, positive_int, size_limit
 from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
-
-PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
-DIRECTIONS = ("AtoB", "BtoA")
 
 
 class BaseOptions:
@@ -54,14 +52,14 @@ class BaseOptions:
                             help="# of output image channels: 3 for RGB and 1 for grayscale")
         parser.add_argument("--ngf", type=positive_int, default=64, help="# of gen filters in the last conv layer")
         parser.add_argument("--ndf", type=positive_int, default=64, help="# of discrim filters in the first conv layer")
-        parser.add_argument("--netD", type=str, default="basic", choices=networks.DISCRIMINATORS,
+        parser.add_argument("--netD", type=str, default="basic", choices=DISCRIMINATORS,
                             help="discriminator: basic (70x70 PatchGAN), n_layers (uses --n_layers_D) or pixel (1x1)")
-        parser.add_argument("--netG", type=str, default="resnet_9blocks", choices=networks.GENERATORS,
+        parser.add_argument("--netG", type=str, default="resnet_9blocks", choices=GENERATORS,
                             help="generator architecture")
         parser.add_argument("--n_layers_D", type=positive_int, default=3, help="only used if netD==n_layers")
-        parser.add_argument("--norm", type=str, default="instance", choices=networks.NORMS,
+        parser.add_argument("--norm", type=str, default="instance", choices=NORMS,
                             help="instance, batch or no normalization (syncbatch: batch norm synchronised under torchrun)")
-        parser.add_argument("--init_type", type=str, default="normal", choices=networks.INIT_TYPES,
+        parser.add_argument("--init_type", type=str, default="normal", choices=INIT_TYPES,
                             help="network initialization")
         parser.add_argument("--init_gain", type=non_negative_float, default=0.02,
                             help="scaling factor for normal, xavier and orthogonal")
@@ -167,23 +165,11 @@ class BaseOptions:
 
     @staticmethod
     def resolve_device(opt: argparse.Namespace, parser: argparse.ArgumentParser, gpu_ids_given: bool = True) -> None:
-        """Turn --gpu_ids into a list and pick ``opt.device`` (CPU when -1 or no CUDA by default)."""
-        import torch
-
-        ids = [int(x) for x in opt.gpu_ids.split(",") if x.strip() != ""]
-        ids = [i for i in ids if i >= 0]
-        if ids and not torch.cuda.is_available():
-            if gpu_ids_given:
-                parser.error(f"--gpu_ids {opt.gpu_ids}: no CUDA device is available; use --gpu_ids -1 for CPU")
-            logger.info("no CUDA device found: running on CPU (pass --gpu_ids -1 to say so explicitly)")
-            ids = []
-        if ids and max(ids) >= torch.cuda.device_count():
-            parser.error(f"--gpu_ids {opt.gpu_ids}: only {torch.cuda.device_count()} CUDA device(s) visible")
-        if dist.launched_by_torchrun() and ids:
-            # one process per GPU: each rank uses its own device
-            ids = [dist.get_local_rank()]
-        opt.gpu_ids = ids
-        opt.device = torch.device(f"cuda:{ids[0]}") if ids else torch.device("cpu")
+        """Turn --gpu_ids into a list and pick ``opt.device`` (:func:`util.dist.resolve_device`)."""
+        try:
+            opt.device, opt.gpu_ids = dist.resolve_device(None, opt.gpu_ids, gpu_ids_given=gpu_ids_given)
+        except ValueError as err:
+            parser.error(str(err))
 
     # ------------------------------------------------------------------ reporting
     def format_options(self, opt: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> str:

@@ -15,6 +15,13 @@ GAN_MODES: tuple[str, ...] = ("lsgan", "vanilla", "wgangp")
 LR_POLICIES: tuple[str, ...] = ("linear", "step", "plateau", "cosine")
 GP_TYPES: tuple[str, ...] = ("real", "fake", "mixed")
 PADDING_TYPES: tuple[str, ...] = ("reflect", "replicate", "zero")
+#: --preprocess of the datasets (``data.base_dataset`` applies them).
+PREPROCESS_MODES: tuple[str, ...] = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+#: --direction of paired datasets.
+DIRECTIONS: tuple[str, ...] = ("AtoB", "BtoA")
+#: pixelize --video_format and --save_palette.
+VIDEO_FORMATS: tuple[str, ...] = ("mp4", "gif")
+PALETTE_FORMATS: tuple[str, ...] = ("gpl", "hex")
 
 #: Dithering between palette colours on the cell grid (``postprocess.dither``).
 DitherMode = Literal["none", "ordered", "floyd-steinberg"]

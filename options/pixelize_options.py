@@ -5,14 +5,11 @@ import argparse
 import re
 from typing import Sequence
 
-from models import pretrained
-from options.choices import GENERATORS
+from options.choices import DITHER_MODES, GENERATORS, PALETTE_FORMATS, VIDEO_FORMATS
 from options.types import gpu_list, non_negative_int, positive_float, positive_int
+from util import pretrained
 from util.image import MAX_PIXELS
 
-DITHER_MODES = ("none", "ordered", "floyd-steinberg")
-VIDEO_FORMATS = ("mp4", "gif")
-PALETTE_FORMATS = ("gpl", "hex")
 #: torch device names --device accepts: cpu, cuda, cuda:N, mps, xpu, xpu:N.
 _DEVICE_RE = re.compile(r"^(cpu|mps|(cuda|xpu)(:\d+)?)$")
 
@@ -33,7 +30,6 @@ def device_name(text: str) -> str:
     if not _DEVICE_RE.match(text.strip()):
         raise argparse.ArgumentTypeError(f"must be a torch device such as cpu, cuda or cuda:1, got {text!r}")
     return text.strip()
-
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from models import networks
+from options.choices import GAN_MODES, LR_POLICIES
 from options.base_options import BaseOptions
 from options.types import non_negative_float, non_negative_int, positive_int
 from util import dist
@@ -62,13 +62,13 @@ class TrainOptions(BaseOptions):
                             help="number of epochs to linearly decay learning rate to zero")
         parser.add_argument("--beta1", type=non_negative_float, default=0.5, help="momentum term of adam")
         parser.add_argument("--lr", type=non_negative_float, default=0.0002, help="initial learning rate for adam")
-        parser.add_argument("--gan_mode", type=str, default="lsgan", choices=networks.GAN_MODES,
+        parser.add_argument("--gan_mode", type=str, default="lsgan", choices=GAN_MODES,
                             help="the type of GAN objective. vanilla GAN loss is the cross-entropy objective")
         parser.add_argument("--lambda_gp", type=non_negative_float, default=10.0,
                             help="weight of the gradient penalty with --gan_mode wgangp")
         parser.add_argument("--pool_size", type=non_negative_int, default=50,
                             help="the size of image buffer that stores previously generated images")
-        parser.add_argument("--lr_policy", type=str, default="linear", choices=networks.LR_POLICIES,
+        parser.add_argument("--lr_policy", type=str, default="linear", choices=LR_POLICIES,
                             help="learning rate policy")
         parser.add_argument("--lr_decay_iters", type=positive_int, default=50,
                             help="multiply by a gamma every lr_decay_iters epochs (step policy)")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from util.dist import parse_gpu_ids
+
 
 def positive_int(text: str) -> int:
     """argparse type: an int >= 1."""
@@ -62,11 +64,10 @@ def size_limit(text: str) -> float:
 
 
 def gpu_list(text: str) -> str:
-    """argparse type for --gpu_ids: '-1' or comma-separated non-negative ints."""
+    """argparse type for --gpu_ids: '-1' or comma-separated non-negative ints (kept as text, as the
+    reference saves it; :func:`util.dist.parse_gpu_ids` turns it into ids)."""
     try:
-        ids = [int(part) for part in text.split(",") if part.strip() != ""]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated ints like 0 or 0,1,2 (or -1 for CPU), got {text!r}")
-    if not ids:
-        raise argparse.ArgumentTypeError("must name at least one id (use -1 for CPU)")
+        parse_gpu_ids(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return text

@@ -437,7 +437,7 @@ def test_output_inside_the_input_folder_is_not_processed_again(tmp_path, capsys)
 
 
 def test_temp_files_of_an_interrupted_run_are_not_inputs(tmp_path, capsys):
-    from util.pixelizer import collect_jobs, is_temp_file
+    from engine.jobs import collect_jobs, is_temp_file
 
     src = tmp_path / "in"
     save_image(src / "a.png", photo(24, 24))
@@ -449,7 +449,7 @@ def test_temp_files_of_an_interrupted_run_are_not_inputs(tmp_path, capsys):
 
 
 def test_symlinked_folders_are_followed_once_and_loops_end(tmp_path):
-    from util.pixelizer import collect_jobs
+    from engine.jobs import collect_jobs
 
     real = tmp_path / "elsewhere"
     save_image(real / "x.png", photo(8, 8))
@@ -498,7 +498,7 @@ def test_unwritable_output_folder_gives_one_line_and_the_summary(tmp_path, capsy
 def test_full_disk_while_writing_reports_each_file_and_still_prints_the_summary(tmp_path, capsys, monkeypatch):
     import errno
 
-    from util import pixelizer
+    from engine import pixelize as pixelizer
 
     save_image(tmp_path / "in" / "a.png", photo(16, 16))
     save_image(tmp_path / "in" / "b.png", photo(16, 16, 1))
@@ -668,7 +668,7 @@ def test_tiny_images_go_through_the_generator_with_the_others(tmp_path, capsys):
 
 
 def test_an_image_the_generator_cannot_take_fails_alone(tmp_path, capsys, monkeypatch):
-    from util import pixelizer
+    from engine import generator as pixelizer
 
     src = tmp_path / "in"
     for i in range(3):
@@ -693,7 +693,7 @@ def test_an_image_the_generator_cannot_take_fails_alone(tmp_path, capsys, monkey
 
 # --------------------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, monkeypatch):
-    from util import pixelizer
+    from engine import pixelize as pixelizer
 
     src = tmp_path / "in"
     for i in range(6):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from util.samples import load_sample
-from models import pretrained
+from util import pretrained
 from models.inference import load_generator
 from util.checkpoint import load_state_dict_file
 from util.image import load_image, save_image

@@ -1,10 +1,35 @@
-"""Small helpers shared by the command-line entry points (train.py, test.py, pixelize.py)."""
+"""What every command-line entry point shares: the exit-status policy, the flag-error type, logging.
+
+Exit status, the same for every CLI (train.py, test.py, pixelize.py, datasets/*.py, benchmarks/*.py):
+
+========  =====================================================================================
+``0``     the job ran (also: a training run stopped by Ctrl-C/SIGTERM after saving ``latest``)
+``1``     the run failed: an input, image or checkpoint file could not be read or written, or
+          some inputs of a batch job failed (each is reported by name)
+``2``     bad flags: argparse refused a value, flags contradict each other, or setup found a
+          problem a flag fixes (a missing ``--dataroot``, checkpoint or ``--palette`` file, a
+          device that is not there); nothing was written
+``130``   interrupted by Ctrl-C where no state could be saved (pixelize keeps finished outputs)
+========  =====================================================================================
+"""
 from __future__ import annotations
 
 import logging
 import sys
 
 from util import dist
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_FLAGS = 2
+EXIT_INTERRUPTED = 130
+
+
+class FlagError(ValueError):
+    """A setup failure the user fixes by changing a flag (exit status :data:`EXIT_BAD_FLAGS`).
+
+    The message names the flag (or the file a flag points to) and the fix.
+    """
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -19,3 +44,8 @@ def setup_logging(verbose: bool = False) -> None:
     root.setLevel(level)
     for noisy in ("visdom", "urllib3", "websocket", "PIL", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def error(message: str) -> None:
+    """Print ``error: <message>`` on stderr (the one form every CLI uses)."""
+    print(f"error: {message}", file=sys.stderr)

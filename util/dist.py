@@ -102,3 +102,63 @@ def shard(items: list, rank: int | None = None, world_size: int | None = None) -
     rank = get_rank() if rank is None else rank
     world_size = get_world_size() if world_size is None else world_size
     return items[rank::world_size]
+
+
+def parse_gpu_ids(text: str) -> list[int]:
+    """``--gpu_ids`` text (``"0"``, ``"0,1,2"``, ``"-1"``) -> the GPU ids, CPU (negative) ids dropped.
+
+    ValueError for text that is not comma-separated ints or names no id.
+    """
+    try:
+        ids = [int(part) for part in str(text).split(",") if part.strip() != ""]
+    except ValueError:
+        raise ValueError(f"must be comma-separated ints like 0 or 0,1,2 (or -1 for CPU), got {text!r}") from None
+    if not ids:
+        raise ValueError("must name at least one id (use -1 for CPU)")
+    return [i for i in ids if i >= 0]
+
+
+def resolve_device(device: str | None = None, gpu_ids: str | None = None, *, gpu_ids_given: bool = True,
+                   device_flag: str = "--device"):
+    """The torch device a run uses, from a device name or reference-style ``--gpu_ids``; the one resolver
+    of every CLI. Returns ``(torch.device, gpu_ids)``.
+
+    * ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``xpu[:N]``): used as given once it is
+      checked to exist;
+    * ``gpu_ids`` (``"0,1"``; ``"-1"`` = CPU): the first id, or under torchrun this process's
+      ``LOCAL_RANK``. Asked for a GPU when none is there, it raises ValueError when the user typed
+      ``--gpu_ids`` (``gpu_ids_given``) and falls back to the CPU with a log line when it is the default;
+    * neither: this process's GPU when CUDA is available, else the CPU.
+
+    ValueError messages name the flag and the fix.
+    """
+    import torch
+
+    if device is not None:
+        if device.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise ValueError(f"{device_flag} {device}: no CUDA device is available; use {device_flag} cpu")
+            index = torch.device(device).index
+            if index is not None and index >= torch.cuda.device_count():
+                raise ValueError(f"{device_flag} {device}: there are only {torch.cuda.device_count()} CUDA "
+                                 f"device(s), numbered from 0")
+        elif device == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"{device_flag} {device}: MPS is not available here; use {device_flag} cpu")
+        elif device.startswith("xpu") and not (hasattr(torch, "xpu") and torch.xpu.is_available()):
+            raise ValueError(f"{device_flag} {device}: no XPU device is available; use {device_flag} cpu")
+        return torch.device(device), []
+    if gpu_ids is None:
+        if torch.cuda.is_available():
+            return torch.device(f"cuda:{get_local_rank()}"), [get_local_rank()]
+        return torch.device("cpu"), []
+    ids = parse_gpu_ids(gpu_ids)
+    if ids and not torch.cuda.is_available():
+        if gpu_ids_given:
+            raise ValueError(f"--gpu_ids {gpu_ids}: no CUDA device is available; use --gpu_ids -1 for CPU")
+        logger.info("no CUDA device found: running on CPU (pass --gpu_ids -1 to say so explicitly)")
+        ids = []
+    if ids and max(ids) >= torch.cuda.device_count():
+        raise ValueError(f"--gpu_ids {gpu_ids}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    if launched_by_torchrun() and ids:
+        ids = [get_local_rank()]  # one process per GPU: each rank uses its own device
+    return (torch.device(f"cuda:{ids[0]}") if ids else torch.device("cpu")), ids

@@ -15,7 +15,7 @@ from options.test_options import TestOptions
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
 from util.image import save_image, to_uint8
-from util.training import run_training
+from engine.training import run_training
 
 _spec = importlib.util.spec_from_file_location("_pix2pix_tests", Path(__file__).with_name("test_pix2pix_model.py"))
 p2p = importlib.util.module_from_spec(_spec)
@@ -63,11 +63,11 @@ def test_wrong_channels_or_direction_is_a_one_line_error(colour, tmp_path, capsy
 
     with pytest.raises(ValueError, match=match):
         create_model(parse_train(colour, tmp_path, *flags))
-    import util.training
+    import engine.training
 
     rc = train_cli.main(["--dataroot", str(colour), "--checkpoints_dir", str(tmp_path), *TINY, *flags])
     err = capsys.readouterr().err.strip()
-    flag_status = 2 if hasattr(util.training, "FlagError") else 1  # setup errors a flag fixes exit 2 there
+    flag_status = 2 if hasattr(engine.training, "FlagError") else 1  # setup errors a flag fixes exit 2 there
     assert rc == flag_status and len(err.splitlines()) == 1 and re.search(match, err) and "Traceback" not in err
 
 

@@ -23,7 +23,7 @@ from options.test_options import TestOptions
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
 from util.image import save_image
-from util.training import run_training
+from engine.training import run_training
 
 _spec = importlib.util.spec_from_file_location("_reference_layouts", Path(__file__).with_name("test_networks.py"))
 layouts = importlib.util.module_from_spec(_spec)

@@ -1,4 +1,9 @@
-"""The pixelize job: inputs (files, folders, videos) -> optional generator -> postprocess -> outputs + HTML.
+"""The pixelize runner: jobs -> optional generator -> postprocess -> outputs + HTML page.
+
+``pixelize.py`` parses its flags, then calls, in order: :func:`plan` (every check that needs no
+write: output folder, inputs, outputs that would replace inputs), :func:`load_generator_stage`,
+:meth:`Pixelizer.run` on this rank's share of the jobs, :func:`gather` and :func:`write_page`.
+Setup problems a flag fixes raise :class:`util.cli.FlagError`.
 
 Nothing is lost and nothing is hidden: every input is either done, skipped (its output
 already exists; ``--overwrite`` redoes it) or failed with its path and reason; inputs
@@ -10,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,33 +23,23 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 import postprocess
-from util.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
+from engine.generator import GeneratorStage
+from engine.jobs import Job, check_output_folder, collect_jobs, load_source
 from postprocess.background import guide_stylised
-from util.image import ImageLoadError, is_image_file, load_image, save_image, save_upscaled, to_rgb
+from util import dist, pretrained
+from util.cli import FlagError
+from util.image import ImageLoadError, save_image, save_upscaled, to_rgb
 
 logger = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"})
 #: Image formats every browser shows; other inputs get a PNG preview for the HTML page.
 BROWSER_FORMATS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
-
-
-# --------------------------------------------------------------------------- jobs
-@dataclass
-class Job:
-    """One input and where its outputs go. ``source`` is a path, or ``sample:<name>``."""
-
-    source: str
-    rel: Path  # output path relative to --output, without extension
-    kind: str  # "image" | "video"
-
-    @property
-    def label(self) -> str:
-        """How reports and the HTML page name this input."""
-        if self.source.startswith("sample:"):
-            name = self.source.split(":", 1)[1]
-            return f"{name} (sample {'cartoon' if is_cartoon(name) else 'photo'})"
-        return self.source
+#: Flags that only matter with a generator: dest -> how the user typed it.
+GENERATOR_FLAGS = {"color_match": "--color_match", "keep_white": "--keep_white", "netG": "--netG", "ngf": "--ngf",
+                   "norm": "--norm", "no_dropout": "--no_dropout", "use_dropout": "--use_dropout",
+                   "input_nc": "--input_nc", "output_nc": "--output_nc", "gen_size": "--gen_size",
+                   "batch_size": "--batch_size", "device": "--device", "gpu_ids": "--gpu_ids", "epoch": "--epoch",
+                   "model_suffix": "--model_suffix", "checkpoints_dir": "--checkpoints_dir"}
 
 
 @dataclass
@@ -85,206 +78,19 @@ class Summary:
                 f"(of {self.total} inputs) -> {output}")
 
 
-def is_video_file(path: str | os.PathLike) -> bool:
-    """True when ``path`` has a video extension (any case); GIFs count as videos."""
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
-
-
-#: Hidden temporary files of an interrupted atomic write (``util.fileio.atomic_path``): ``.name.XXXX.tmp.png``.
-_TEMP_FILE = re.compile(r"^\..+\.tmp(\.[^.]*)+$")
-
-
-def is_temp_file(path: str | os.PathLike) -> bool:
-    """True for the hidden temporary files an interrupted atomic write leaves (``.a.k3j1.tmp.png``)."""
-    return bool(_TEMP_FILE.match(Path(path).name))
-
-
-def _walk(root: Path, exclude: Path | None) -> list[Path]:
-    """Every file under ``root``, following symlinked folders (each real folder once, so a link
-    loop ends), without the tree at ``exclude`` and without interrupted writes' temp files."""
-    files: list[Path] = []
-    seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen:
-            logger.info("%s: folder already visited through another link; not walked again", dirpath)
-            dirnames[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirnames.sort()  # deterministic: of two links to one folder, the first in name order is walked
-        if exclude is not None:
-            dirnames[:] = [d for d in dirnames if Path(os.path.realpath(os.path.join(dirpath, d))) != exclude]
-        for name in filenames:
-            path = Path(dirpath) / name
-            if is_temp_file(name):
-                logger.debug("%s: temporary file of an interrupted write, ignored", path)
-            elif path.is_file():
-                files.append(path)
-    return sorted(files)
-
-
-def collect_jobs(inputs: list[str] | None, *, output: str | os.PathLike | None = None, demo: bool = False
-                 ) -> tuple[list[Job], list[str]]:
-    """Expand inputs into jobs (sorted, deterministic) and list the files that were ignored.
-
-    One folder given: its tree is mirrored directly under --output. Several inputs: each
-    folder gets a sub-folder named after it, each file lands at the top. Folders are walked
-    recursively, following symlinked folders (loop-safe); the ``output`` tree is left out when
-    it lies inside an input folder (its files are earlier results, not inputs), and so are the
-    hidden temp files of interrupted writes. Raises ValueError for an input that does not exist
-    or two inputs that would write the same output.
-    """
-    if not inputs:
-        names = SAMPLES if demo else SAMPLE_PHOTOS
-        return [Job(f"sample:{name}", Path(name), "image") for name in names], []
-    jobs: list[Job] = []
-    ignored: list[str] = []
-    exclude = Path(os.path.realpath(output)) if output is not None else None
-    single_dir = len(inputs) == 1 and Path(inputs[0]).is_dir()
-    for item in inputs:
-        root = Path(item)
-        if not root.exists():
-            raise ValueError(f"--input {item}: no such file or folder")
-        if root.is_file():
-            files, base, prefix = [root], root.parent, Path()
-        else:
-            files = _walk(root, exclude)
-            base, prefix = root, Path() if single_dir else Path(root.resolve().name)
-        for f in files:
-            if is_video_file(f):
-                kind = "video"
-            elif is_image_file(f):
-                kind = "image"
-            else:
-                ignored.append(str(f))
-                continue
-            rel = prefix / f.relative_to(base)
-            jobs.append(Job(str(f), rel.with_suffix(""), kind))
-    seen: dict[Path, str] = {}
-    for job in jobs:
-        if job.rel in seen:
-            raise ValueError(f"--input: {seen[job.rel]} and {job.source} would both write {job.rel}.*; "
-                             "rename one or pass them in separate runs")
-        seen[job.rel] = job.source
-    return jobs, ignored
-
-
-def check_output_folder(inputs: list[str] | None, output: str | os.PathLike) -> None:
-    """Refuse an --output that is an existing file or one of the input folders (ValueError naming it)."""
-    out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--output {output} is an existing file, not a folder; give a folder name")
-    for item in inputs or []:
-        if Path(item).is_dir() and os.path.realpath(item) == os.path.realpath(out):
-            raise ValueError(f"--output {output} is the input folder {item}: its outputs would replace or mix "
-                             "with the inputs; choose a separate folder")
-
-
-def load_source(job: Job, keep_alpha: bool, max_pixels: int | None = None) -> np.ndarray:
-    """uint8 (H, W, 3|4) pixels of an image job (samples come from scikit-image, no download);
-    files above ``max_pixels`` (default ``util.image.MAX_PIXELS``) are refused."""
-    if job.source.startswith("sample:"):
-        return np.ascontiguousarray(load_sample(job.source.split(":", 1)[1]))
-    return load_image(job.source, keep_alpha=keep_alpha, max_pixels=max_pixels)
-
-
-def check_writable(out_dir: Path) -> None:
-    """Create ``out_dir`` and write (then remove) a hidden probe file there; OSError when that fails
-    (read-only folder, full disk, a file in the way), so the run stops with one message."""
-    import tempfile
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".pixelize.", suffix=".tmp.probe") as fh:
-        fh.write(b"probe")
-        fh.flush()
-
-
-# --------------------------------------------------------------------------- generator stage
-class GeneratorStage:
-    """A loaded generator applied to uint8 images of any size, in batches, under inference_mode."""
-
-    def __init__(self, path: str, *, overrides: dict[str, Any], device: str, gen_size: int,
-                 scale: float | None = None) -> None:
-        """``scale``: resize factor applied to every input before the generator (None = none); a shipped
-        generator trained at cell ``C`` gets ``C / --pixel_size``, so one output cell is ``C`` of its pixels."""
-        import torch
-
-        from models import networks
-        from models.inference import load_generator
-
-        self.torch = torch
-        self.device = torch.device(device)
-        self.net, self.config = load_generator(path, overrides=overrides, device=self.device)
-        self.multiple = networks.required_multiple(self.config["netG"])
-        self.gen_size = gen_size
-        self.scale = scale
-        self.lock = threading.Lock()
-        logger.info("generator: %s (%s) on %s", path,
-                    ", ".join(f"{k}={v}" for k, v in self.config.items()), self.device)
-
-    def _fit(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        scale = 1.0 if self.scale is None else self.scale
-        if self.gen_size and max(h, w) * scale > self.gen_size:
-            scale = self.gen_size / max(h, w)
-        if scale != 1.0:
-            import cv2
-
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            if size != (w, h):
-                return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        return image
-
-    def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """uint8 RGB (H, W, 3) images -> generator outputs, same sizes, uint8 RGB."""
-        from models.inference import run_padded
-        from util.image import to_tensor, to_uint8
-
-        fitted = [self._fit(to_rgb(im)) for im in images]
-        if self.config["input_nc"] == 1:
-            fitted = [np.round(im @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None] for im in fitted]
-        outputs: list[np.ndarray | None] = [None] * len(images)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, im in enumerate(fitted):
-            groups.setdefault(im.shape, []).append(i)
-        with self.lock, self.torch.inference_mode():
-            for idxs in groups.values():
-                x = to_tensor([fitted[i] for i in idxs]).to(self.device)
-                y = to_uint8(run_padded(self.net, x, self.multiple))
-                for i, out in zip(idxs, y):
-                    outputs[i] = out
-        results = []
-        for im, out in zip(images, outputs):
-            out = to_rgb(out)
-            if out.shape[:2] != im.shape[:2]:
-                import cv2
-
-                out = cv2.resize(out, (im.shape[1], im.shape[0]), interpolation=cv2.INTER_CUBIC)
-            results.append(out)
-        return results
-
 
 # --------------------------------------------------------------------------- the job runner
 class Pixelizer:
     """Runs the pixelize job described by parsed pixelize options (``options.pixelize_options``)."""
 
-    def __init__(self, opt, generator: GeneratorStage | None = None) -> None:
+    def __init__(self, opt, settings: postprocess.PixelArtSettings | None = None,
+                 generator: GeneratorStage | None = None) -> None:
+        """``settings``: the validated post-processing record (default: :func:`settings_from_options`)."""
         self.opt = opt
         self.out_dir = Path(opt.output)
         self.generator = generator
         self.summary = Summary()
-        self.palette = postprocess.load_palette(opt.palette) if opt.palette else None
-
-    # ---------------------------------------------------------------- quantisation
-    def settings(self) -> dict[str, Any]:
-        """Keyword arguments for postprocess.pixelize_image / pixelize_frames."""
-        opt = self.opt
-        kwargs: dict[str, Any] = dict(pixel_size=opt.pixel_size, n_colors=opt.n_colors, palette=self.palette,
-                                      dither=opt.dither, saturation=opt.saturation, contrast=opt.contrast,
-                                      keep_alpha=opt.keep_alpha, seed=opt.seed)
-        if opt.outline is not None:
-            kwargs["outline"] = opt.outline
-        return kwargs
+        self.settings = settings_from_options(opt) if settings is None else settings
 
     def _prepare(self, image: np.ndarray, stylised: np.ndarray | None) -> np.ndarray:
         """Input (with alpha) + generator output -> the image to quantise (alpha carried over)."""
@@ -368,16 +174,16 @@ class Pixelizer:
     def finish_image(self, job: Job, image: np.ndarray, stylised: np.ndarray | None) -> Outcome:
         """Quantise one loaded image and save it (and its palette)."""
         out_path = self.output_path(job)
-        settings = self.settings()
-        settings["pixel_size"] = self._cell_size(image.shape[:2], job.label)
-        native, palette = postprocess.pixelize_image_with_palette(self._prepare(image, stylised), **settings)
-        self.save_display(out_path, native, image.shape[:2], settings["pixel_size"])
+        cell = self._cell_size(image.shape[:2], job.label)
+        settings = self.settings if cell == self.settings.pixel_size else self.settings.replace(pixel_size=cell)
+        native, palette = postprocess.pixelize_image_with_palette(self._prepare(image, stylised), settings)
+        self.save_display(out_path, native, image.shape[:2], cell)
         self._save_palette(palette, out_path)
         alone = None
         if stylised is not None and getattr(self.opt, "compare", False):
             alone = self.alone_path(job)
-            native_alone = postprocess.pixelize_image(image, **settings)
-            self.save_display(alone, native_alone, image.shape[:2], settings["pixel_size"])
+            native_alone = postprocess.pixelize_image(image, settings)
+            self.save_display(alone, native_alone, image.shape[:2], cell)
         return Outcome(job, "done", out_path, preview_in=self._input_preview(job, image), preview_out=out_path,
                        colors=int(len(palette)), preview_alone=alone)
 
@@ -467,7 +273,7 @@ class Pixelizer:
         A video smaller than --pixel_size gets one cell of its short side, like an image; when
         the job fails, the previews it wrote are removed again.
         """
-        from util import video
+        from util import video  # imported here: opening videos is the only user of its codecs
 
         out_path = self.output_path(job)
         reader = video.open_video(job.source, getattr(self.opt, "max_pixels", None))
@@ -476,15 +282,14 @@ class Pixelizer:
         preview_out = self.out_dir / "previews" / f"{stem}.png"
         fresh = [p for p in (preview_in, preview_out) if not p.exists()]
         keep_alpha = self.opt.keep_alpha and reader.has_alpha and self.opt.video_format == "gif"
-        settings = self.settings()
-        settings["keep_alpha"] = keep_alpha
-        cell = settings["pixel_size"] = self._cell_size(reader.size[::-1], job.label)
+        cell = self._cell_size(reader.size[::-1], job.label)
+        settings = self.settings.replace(keep_alpha=keep_alpha, pixel_size=cell)
         factor = cell if self.opt.upscale == self.opt.pixel_size else self.opt.upscale
         try:
             frames: Iterable[np.ndarray] = _save_first(reader.frames(keep_alpha), preview_in)
             if self.generator is not None:
                 frames = self._stylise_stream(frames)
-            native_frames = postprocess.pixelize_frames(frames, **settings)
+            native_frames = postprocess.pixelize_frames(frames, settings)
             count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
                                       upscale=factor, crop_to=reader.size[::-1] if factor == cell else None,
                                       audio_from=job.source if self.opt.video_format == "mp4" else None,
@@ -566,3 +371,88 @@ def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
         page.get_image_dir().rmdir()
     return out_dir / "index.html"
 
+
+
+# --------------------------------------------------------------------------- the steps pixelize.py calls
+@dataclass
+class Plan:
+    """What a pixelize run will do, decided before anything is written."""
+
+    jobs: list[Job]
+    ignored: list[str]  # files under the inputs that are neither images nor videos
+    pixelizer: Pixelizer
+
+
+def settings_from_options(opt) -> postprocess.PixelArtSettings:
+    """The validated post-processing record of parsed pixelize flags (a ``--palette`` file is read here).
+
+    Raises :class:`FlagError` naming the flag: pixelize.py calls it right after parsing, so a bad value
+    stops the run with exit status 2 before any file is written.
+    """
+    try:
+        return postprocess.PixelArtSettings(
+            pixel_size=opt.pixel_size, n_colors=opt.n_colors, palette=opt.palette, dither=opt.dither,
+            saturation=opt.saturation, contrast=opt.contrast, outline=0.0 if opt.outline is None else opt.outline,
+            keep_alpha=opt.keep_alpha, seed=opt.seed).validate()
+    except (TypeError, ValueError) as err:
+        flags = {"pixel_size", "n_colors", "palette", "dither", "saturation", "contrast", "outline", "keep_alpha",
+                 "seed"}
+        named = next((f"--{name}" for name in flags if f"`{name}`" in str(err)), None)
+        if named == "--palette" and opt.palette and opt.palette not in str(err):
+            named = f"--palette {opt.palette}"
+        raise FlagError(f"{named}: {err}" if named else str(err)) from err
+
+
+def plan(opt, settings: postprocess.PixelArtSettings | None = None) -> Plan:
+    """Check the output folder, expand the inputs into jobs and refuse outputs that would replace an input.
+
+    Raises :class:`FlagError` naming ``--input``/``--output`` and the fix.
+    """
+    try:
+        check_output_folder(opt.input, opt.output)
+        jobs, ignored = collect_jobs(opt.input, output=opt.output, demo=opt.demo)
+        pixelizer = Pixelizer(opt, settings)
+        pixelizer.refuse_overwriting_inputs(jobs, ignored)
+    except (ValueError, FileNotFoundError) as err:
+        raise FlagError(str(err)) from err
+    return Plan(jobs, ignored, pixelizer)
+
+
+def load_generator_stage(opt) -> GeneratorStage | None:
+    """The generator of ``opt.generator_path`` on the chosen device (None without one); FlagError when the
+    file is missing or does not fit the --netG/--ngf/... overrides, or the device is not there."""
+    if opt.generator_path is None:
+        return None
+    if not Path(opt.generator_path).is_file():
+        raise FlagError(f"generator file {opt.generator_path} not found "
+                        "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
+    cell = pretrained.training_cell(opt.generator_path)
+    dropout = True if opt.use_dropout else False if opt.no_dropout else None
+    overrides = dict(netG=opt.netG, ngf=opt.ngf, norm=opt.norm, use_dropout=dropout, input_nc=opt.input_nc,
+                     output_nc=opt.output_nc)
+    try:
+        device, _ = dist.resolve_device(opt.device, opt.gpu_ids)
+        return GeneratorStage(opt.generator_path, overrides=overrides, device=device, gen_size=opt.gen_size,
+                              scale=None if cell is None else cell / opt.pixel_size)
+    except (ValueError, FileNotFoundError) as err:
+        raise FlagError(str(err)) from err
+
+
+def generator_flags_given(opt, defaults: dict[str, Any]) -> list[str]:
+    """Generator-stage flags whose value differs from its default (they do nothing without a generator)."""
+    return [flag for dest, flag in GENERATOR_FLAGS.items()
+            if hasattr(opt, dest) and dest in defaults and getattr(opt, dest) != defaults[dest]]
+
+
+def gather(summary: Summary) -> Summary:
+    """Merge every rank's outcomes on rank 0, in input order (identity in a single process)."""
+    if not dist.is_initialized():
+        return summary
+    import torch.distributed as tdist
+
+    parts: list[Any] = [None] * dist.get_world_size()
+    tdist.all_gather_object(parts, summary.outcomes)
+    merged = Summary()
+    for outcome in sorted((o for part in parts for o in part), key=lambda o: o.job.source):
+        merged.add(outcome)
+    return merged

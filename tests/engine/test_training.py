@@ -15,7 +15,7 @@ import torch
 from conftest import ROOT, TINY_TRAIN, run_torchrun
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
-from util.training import run_training
+from engine.training import run_training
 
 
 def train(dataset, ck, *extra, on_step=None, epoch_count_given=False):
@@ -176,7 +176,7 @@ def test_counters_count_real_images_with_a_partial_last_batch(tiny_dataset, tmp_
     (0, 1, 1, True), (3, 6, 4, True), (4, 7, 4, False), (7, 8, 4, True), (8, 9, 4, False), (0, 3, 400, False),
 ])
 def test_crossed(before, after, every, expected):
-    from util.training import crossed
+    from engine.training import crossed
 
     assert crossed(before, after, every) is expected
 
@@ -221,7 +221,7 @@ def test_resuming_a_finished_run_without_more_epochs_is_a_flag_error(tiny_datase
 def _untrained_checkpoint(dataset, ck, *extra):
     """latest_net_*.pth of an untrained model plus its training state, without training."""
     from models import create_model
-    from util.training import Progress, save_checkpoint
+    from engine.training import Progress, save_checkpoint
 
     opt = TrainOptions().parse(["--dataroot", str(dataset), "--checkpoints_dir", str(ck), "--name", "run",
                                 *TINY_TRAIN, *extra], save=False)
@@ -237,11 +237,17 @@ def _untrained_checkpoint(dataset, ck, *extra):
 ])
 def test_malformed_training_state_is_refused_naming_the_file(tiny_dataset, tmp_path, content, match):
     from util.checkpoint import CheckpointError, save_state_dict
+    from util.cli import FlagError
 
     run = _untrained_checkpoint(tiny_dataset, tmp_path)
     save_state_dict(content, run / "latest_state.pth")
-    with pytest.raises(CheckpointError, match=f"training state {run / 'latest_state.pth'} cannot be resumed: {match}"):
-        train(tiny_dataset, tmp_path, "--continue_train")
+    # an unusable checkpoint is a setup problem another --epoch fixes: FlagError (exit 2), cause kept
+    with pytest.raises(FlagError, match=f"training state {run / 'latest_state.pth'} cannot be resumed: {match}"):
+        try:
+            train(tiny_dataset, tmp_path, "--continue_train")
+        except FlagError as err:
+            assert isinstance(err.__cause__, CheckpointError)
+            raise
 
 
 def test_refused_resume_keeps_options_and_logs_and_cleans_temp_files(tiny_dataset, tmp_path, capsys):
@@ -267,11 +273,11 @@ def test_refused_resume_keeps_options_and_logs_and_cleans_temp_files(tiny_datase
 
 
 def test_discriminator_file_given_as_generator_is_named(tiny_dataset, tmp_path):
-    from util.checkpoint import CheckpointError
+    from util.cli import FlagError
 
     run = _untrained_checkpoint(tiny_dataset, tmp_path)
     (run / "latest_net_G_A.pth").write_bytes((run / "latest_net_D_A.pth").read_bytes())
-    with pytest.raises(CheckpointError, match=rf"checkpoint {run / 'latest_net_G_A.pth'} holds a discriminator "
+    with pytest.raises(FlagError, match=rf"checkpoint {run / 'latest_net_G_A.pth'} holds a discriminator "
                                               r"state dict, but netG_A is a generator"):
         train(tiny_dataset, tmp_path, "--continue_train")
 

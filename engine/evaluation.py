@@ -3,7 +3,7 @@
 One bad input never stops the run: an unreadable image, or one the model cannot process,
 is reported by name (``TestResult.failed``) and the others go on; ``index.html`` is always
 written. Setup problems a flag can fix (a missing checkpoint, ``--dataroot``) raise
-:class:`util.training.FlagError`; an unreadable checkpoint raises ``CheckpointError``.
+:class:`util.cli.FlagError`, an unreadable checkpoint included (exit status 2, see :mod:`util.cli`).
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Callable
 from data import create_dataset
 from models import create_model
 from util import html
-from util.checkpoint import CheckpointError
+from engine.training import iterate_batches
+from util.cli import FlagError
 from util.image import ImageLoadError
-from util.training import FlagError, iterate_batches
 from util.visualizer import save_images
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,9 @@ def run_test(opt, *, on_start: Callable[[], None] | None = None) -> TestResult:
         dataset = create_dataset(opt)
         model = create_model(opt)
         model.setup(opt)
-    except (CheckpointError, ImageLoadError):
+    except ImageLoadError:
         raise
-    except (ValueError, FileNotFoundError) as err:  # wrong or missing --dataroot/--name/--epoch/--model_suffix/...
+    except (ValueError, FileNotFoundError) as err:  # CheckpointError too: another --epoch/--name fixes it  # wrong or missing --dataroot/--name/--epoch/--model_suffix/...
         raise FlagError(str(err)) from err
     if on_start is not None:
         on_start()

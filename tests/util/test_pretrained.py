@@ -1,11 +1,11 @@
-"""Tests for models/pretrained.py and pixelize's --pretrained flag."""
+"""Tests for util/pretrained.py and pixelize's --pretrained flag."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from models import pretrained
+from util import pretrained
 
 
 @pytest.fixture

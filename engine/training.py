@@ -14,9 +14,9 @@
    image-count frequencies; step the LR schedulers at the END of each epoch;
 5. always save ``latest`` at the end (the reference may end with no checkpoint at all).
 
-Errors: a setup problem the user fixes with a flag raises :class:`FlagError` (train.py exit
-status 2); an unreadable checkpoint or image file raises ``CheckpointError`` / ``ImageLoadError``
-(exit status 1), each naming the file.
+Errors (:mod:`util.cli` policy): a setup problem the user fixes with a flag raises
+:class:`util.cli.FlagError` (train.py exit status 2), a missing or unusable checkpoint included; an
+image that cannot be read during the run raises ``ImageLoadError`` (exit status 1), naming the file.
 
 A checkpoint ``<prefix>`` is ``<prefix>_net_<X>.pth`` per network (plain reference
 state dicts for test.py, pixelize.py and other tools) plus ``<prefix>_state.pth``, a
@@ -48,6 +48,7 @@ from models import networks
 from models.base_model import unwrap
 from util import dist
 from util.checkpoint import CheckpointError, load_checkpoint, save_state_dict
+from util.cli import FlagError
 from util.image import ImageLoadError
 from util.visualizer import MissingDependencyError, Visualizer
 
@@ -60,10 +61,6 @@ SCHEDULE_FLAGS = ("lr_policy", "lr", "n_epochs", "n_epochs_decay", "lr_decay_ite
 
 #: Hidden temporary files of util.fileio.atomic_path (``.<stem>.<random>.tmp<ext>``).
 _TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp\.(pth|txt|json|html|png)$")
-
-
-class FlagError(ValueError):
-    """A setup failure the user fixes by changing a flag (train.py/test.py exit status 2)."""
 
 
 # --------------------------------------------------------------------------- RNG state
@@ -411,9 +408,10 @@ def _prepare(opt, epoch_count_given: bool):
             progress = restore_checkpoint(model, opt, epoch_count_given=epoch_count_given)
         else:
             progress = Progress(epoch=opt.epoch_count)
-    except (CheckpointError, ImageLoadError, FlagError):
+    except (ImageLoadError, FlagError):
         raise
-    except (ValueError, FileNotFoundError) as err:  # wrong or missing --dataroot/--name/--epoch/--ngf/...
+    except (ValueError, FileNotFoundError) as err:  # wrong, missing or unreadable --dataroot/--name/--epoch/--ngf/...
+        # (CheckpointError included: the checkpoint a flag picked cannot be used; another --epoch fixes it)
         raise FlagError(str(err)) from err
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     if progress.epoch > last_epoch:
