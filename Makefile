@@ -44,7 +44,7 @@ gallery: $(STAMP)
 	$(PY) benchmarks/make_gallery.py
 
 train-demo: $(STAMP)
-	$(PY) -m datasets.train_demo
+	$(PY) train_demo.py
 
 # The cartoon -> pixel-art generator (README "The shipped generator"): dataset from two Debian packages
 # (sudo apt-get install openclipart-png crawl-tiles-data), then the recipe for the compute you have.

@@ -12,8 +12,8 @@ from conftest import ROOT
 
 
 def cli_scripts() -> list[Path]:
-    """train.py, test.py, pixelize.py and every datasets/ or benchmarks/ script with a __main__ block."""
-    found = [ROOT / name for name in ("train.py", "test.py", "pixelize.py")]
+    """train.py, test.py, pixelize.py, train_demo.py and every datasets/ or benchmarks/ script with a __main__ block."""
+    found = [ROOT / name for name in ("train.py", "test.py", "pixelize.py", "train_demo.py")]
     for folder in ("datasets", "benchmarks"):
         for path in sorted((ROOT / folder).glob("*.py")):
             if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8"):

@@ -1,6 +1,6 @@
 """The import graph follows the layers of DESIGN.md: each layer imports only the layers below it.
 
-    CLIs     train.py test.py pixelize.py datasets/ benchmarks/
+    CLIs     train.py test.py pixelize.py train_demo.py datasets/ benchmarks/
     engine   the training loop, the test runner, the pixelize runner
     models | data | postprocess
     options  flag definitions and validators
@@ -24,7 +24,7 @@ LAYERS = {
     "options": 1,
     "models": 2, "data": 2, "postprocess": 2,
     "engine": 3,
-    "train": 4, "test": 4, "pixelize": 4, "datasets": 4, "benchmarks": 4,
+    "train": 4, "test": 4, "pixelize": 4, "train_demo": 4, "datasets": 4, "benchmarks": 4,
 }
 #: Packages of one layer that must not import each other.
 SIBLINGS_APART = {"models": {"data", "postprocess"}, "data": {"models", "postprocess"},

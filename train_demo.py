@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m datasets.train_demo [--root datasets/synthetic] [--epochs 8 --epochs_decay 4] [--seed 0]
+    python train_demo.py [--root datasets/synthetic] [--epochs 8 --epochs_decay 4] [--seed 0]
     make train-demo
 
 Steps (each prints where its result is):
@@ -40,12 +40,10 @@ from typing import Sequence
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-if __package__ in (None, ""):  # run as `python datasets/train_demo.py`
-    sys.path.insert(0, str(REPO))
+from datasets.make_synthetic_dataset import SPRITE_CELL, make_dataset
+from options.types import fraction, non_negative_float, non_negative_int, positive_float, positive_int
 
-from options.types import fraction, non_negative_float, non_negative_int, positive_float, positive_int  # noqa: E402
-from datasets.make_synthetic_dataset import SPRITE_CELL, make_dataset  # noqa: E402
+REPO = Path(__file__).resolve().parent
 
 #: Marker file written into --root: the parameters the dataset was generated with.
 MARKER = ".train_demo.json"
@@ -59,7 +57,7 @@ _SPLITS = ("trainA", "trainB", "testA", "testB")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m datasets.train_demo", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="train_demo.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Offline end-to-end demo: generate a synthetic cartoon/pixel-art dataset, train a small "
                     "CycleGAN on CPU, run test.py and pixelize.py with it, and measure how far training moved "
                     "the outputs toward pixel art.")

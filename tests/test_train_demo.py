@@ -1,4 +1,4 @@
-"""Tests for datasets/train_demo.py: the offline end-to-end demo on a tiny configuration."""
+"""Tests for train_demo.py: the offline end-to-end demo on a tiny configuration."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets.train_demo import COLUMNS, MARKER, METRICS, format_table, image_measures, main, prepare_dataset, toward_b
+from train_demo import COLUMNS, MARKER, METRICS, format_table, image_measures, main, prepare_dataset, toward_b
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_args(tmp_path: Path, *extra: str) -> list[str]:
@@ -132,8 +132,8 @@ def test_gap_closed_and_table():
 
 
 def test_script_help_runs_from_any_entry_point():
-    for cmd in ([sys.executable, "-m", "datasets.train_demo", "--help"],
-                [sys.executable, "datasets/train_demo.py", "--help"]):
+    for cmd in ([sys.executable, "-m", "train_demo", "--help"],
+                [sys.executable, "train_demo.py", "--help"]):
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "--epochs_decay" in done.stdout
