@@ -37,27 +37,24 @@ SEPARATIONS = (0.0, 4.0, 6.0, 7.0, 7.7, 8.0, 10.0)
 SHORT = {"fidelity": "fid", "orphans": "orph", "separation": "sep", "chroma": "chroma", "edges": "edge"}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pixel_size", type=int, default=8)
-    ap.add_argument("--n_colors", type=int, default=12, help="the fixed-size mode (the other mode is automatic)")
-    ap.add_argument("--images", nargs="+", default=list(IMAGES), choices=IMAGES)
-    args = ap.parse_args(argv)
-    p = args.pixel_size
-    imgs = load_samples(args.images)
+def sweep(imgs: dict[str, np.ndarray], pixel_size: int = 8, n_colors: int = 12) -> dict:
+    """Run the sweep on ``imgs`` (name -> uint8 RGB) and return its data (nothing printed).
+
+    Returns ``{"n_runs", "rows", "together", "best_f1"}``: ``n_runs`` photos x modes; ``rows`` one
+    dict per configuration, in table order, with ``min_delta_e``, ``vivid``, ``cleanup``, ``met``
+    (target -> number of runs meeting it), ``de_median``, ``f1_median`` and ``all_three`` (fidelity,
+    separation and chroma met on every run); ``together`` the ``(min_delta_e, vivid, cleanup)`` of the
+    rows with ``all_three``; ``best_f1`` photo -> best edge F1 of any configuration or baseline.
+    """
+    p = pixel_size
     runs = []  # (photo, mode, k for ours, seed metrics, naive metrics)
     for name, img in imgs.items():
-        for mode, k in ((f"k={args.n_colors}", args.n_colors), ("auto", None)):
+        for mode, k in ((f"k={n_colors}", n_colors), ("auto", None)):
             default = pixelize_image(img, pixel_size=p, n_colors=k)
             k_base = k or len(np.unique(default.reshape(-1, 3), axis=0))
             runs.append((name, mode, k, measure(seed_faithful(img, p, k_base), img, p),
                          measure(naive(img, p, k_base), img, p)))
-    n = len(runs)
-    print(f"quality trade-offs: pixel_size={p}, {n} runs (photos x modes); counts are runs meeting each target\n")
-    head = f"{'min_dE':>6} {'vivid':>5} {'cleanup':>7} " + " ".join(f"{SHORT[t]:>6}" for t in QUALITY_TARGETS)
-    print(head + f" {'dE med':>7} {'F1 med':>7}")
-    print("-" * (len(head) + 16))
-    together = []
+    rows = []
     best_f1 = {name: max(max(s["edge_f1"], nv["edge_f1"]) for nm, _, _, s, nv in runs if nm == name) for name in imgs}
     for sep, vivid, cleanup in itertools.product(SEPARATIONS, (True, False), (True, False)):
         met = {t: 0 for t in QUALITY_TARGETS}
@@ -73,19 +70,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             de.append(m["de_mean"])
             f1.append(m["edge_f1"])
             best_f1[name] = max(best_f1[name], m["edge_f1"])
-        if all_three:
-            together.append((sep, vivid, cleanup))
+        rows.append({"min_delta_e": sep, "vivid": vivid, "cleanup": cleanup, "met": met,
+                     "de_median": statistics.median(de), "f1_median": statistics.median(f1),
+                     "all_three": bool(all_three)})
+    together = [(r["min_delta_e"], r["vivid"], r["cleanup"]) for r in rows if r["all_three"]]
+    return {"n_runs": len(runs), "rows": rows, "together": together, "best_f1": best_f1}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pixel_size", type=int, default=8)
+    ap.add_argument("--n_colors", type=int, default=12, help="the fixed-size mode (the other mode is automatic)")
+    ap.add_argument("--images", nargs="+", default=list(IMAGES), choices=IMAGES)
+    args = ap.parse_args(argv)
+    p = args.pixel_size
+    result = sweep(load_samples(args.images), p, args.n_colors)
+    n = result["n_runs"]
+    print(f"quality trade-offs: pixel_size={p}, {n} runs (photos x modes); counts are runs meeting each target\n")
+    head = f"{'min_dE':>6} {'vivid':>5} {'cleanup':>7} " + " ".join(f"{SHORT[t]:>6}" for t in QUALITY_TARGETS)
+    print(head + f" {'dE med':>7} {'F1 med':>7}")
+    print("-" * (len(head) + 16))
+    for row in result["rows"]:
+        met = row["met"]
         cells = " ".join(f"{met[t]:>4}/{n}" for t in QUALITY_TARGETS)
-        print(f"{sep:>6.1f} {str(vivid):>5} {str(cleanup):>7} {cells} {statistics.median(de):7.2f} "
-              f"{statistics.median(f1):7.3f}")
+        print(f"{row['min_delta_e']:>6.1f} {str(row['vivid']):>5} {str(row['cleanup']):>7} {cells} "
+              f"{row['de_median']:7.2f} {row['f1_median']:7.3f}")
     print()
+    together = result["together"]
     if together:
         print("fidelity + separation + chroma on every run: " + ", ".join(
             f"min_delta_e={s:g} vivid={v} cleanup={c}" for s, v, c in together))
     else:
         print("fidelity + separation + chroma on every run: no configuration of this sweep")
     print("best edge F1 reached on each photo (any configuration, or a baseline): " + ", ".join(
-        f"{name} {f:.3f}" for name, f in best_f1.items()))
+        f"{name} {f:.3f}" for name, f in result["best_f1"].items()))
     return 0
 
 
