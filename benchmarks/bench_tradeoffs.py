@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_postprocess import QUALITY_TARGETS, IMAGES, load_samples, measure, naive, quality_targets, seed_faithful  # noqa: E402
+from bench_postprocess import IMAGES, QUALITY_TARGETS, load_samples, measure, naive, quality_targets, seed_faithful  # noqa: E402
 
 from postprocess import pixelize_image  # noqa: E402
 
@@ -78,6 +78,7 @@ def sweep(imgs: dict[str, np.ndarray], pixel_size: int = 8, n_colors: int = 12) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run the sweep on the chosen photos and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pixel_size", type=int, default=8)
     ap.add_argument("--n_colors", type=int, default=12, help="the fixed-size mode (the other mode is automatic)")

@@ -87,7 +87,7 @@ def test_tradeoff_sweep_data_on_one_photo(chelsea_sweep):
     assert list(result["best_f1"]) == ["chelsea"] and round(result["best_f1"]["chelsea"], 3) == 0.757
     # Rows come in (cleanup on, cleanup off) pairs: orphan removal never loses the orphan target.
     orphans = [r["met"]["orphans"] for r in result["rows"]]
-    assert all(on >= off for on, off in zip(orphans[::2], orphans[1::2]))
+    assert all(on >= off for on, off in zip(orphans[::2], orphans[1::2], strict=True))
 
 
 @pytest.mark.slow
@@ -115,7 +115,7 @@ def test_tradeoff_table_prints_the_sweep_data(capsys, chelsea_sweep):
     out = capsys.readouterr().out
     rows = [ln for ln in out.splitlines() if re.match(r"\s+\d+\.\d\s+(True|False)\s+(True|False)\s", ln)]
     assert len(rows) == len(bench_tradeoffs.SEPARATIONS) * 4
-    for line, row in zip(rows, result["rows"]):
+    for line, row in zip(rows, result["rows"], strict=True):
         counts = tuple(int(c) for c in re.findall(r"(\d)/2", line))
         assert counts == tuple(row["met"][t] for t in bench_postprocess.QUALITY_TARGETS), line
     assert "fidelity + separation + chroma on every run: min_delta_e=6 vivid=True cleanup=False" in out

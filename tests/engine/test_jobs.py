@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.jobs import (Job, check_output_folder, check_writable, collect_jobs, is_temp_file, is_video_file,
-                         load_source)
+from engine.jobs import Job, check_output_folder, check_writable, collect_jobs, is_temp_file, is_video_file, load_source
 from util.image import ImageLoadError, save_image
 from util.samples import SAMPLE_PHOTOS, SAMPLES, load_sample
 

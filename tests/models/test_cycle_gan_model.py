@@ -118,7 +118,7 @@ def test_discriminators_are_frozen_during_the_generator_step(model):
         assert all(p.grad is None for p in model.netG_A.parameters())  # zero_grad(set_to_none) on G first
         original()
         seen["d_grads_unchanged"] = all(torch.equal(p.grad, g) for p, g in
-                                        zip((p for n in d_nets for p in n.parameters()), d_grads))
+                                        zip((p for n in d_nets for p in n.parameters()), d_grads, strict=True))
         seen["g_grads"] = all(p.grad is not None for n in (model.netG_A, model.netG_B) for p in n.parameters())
 
     model.backward_G = spy
