@@ -1,5 +1,6 @@
 # Two commands from a fresh clone: `make demo` and `make test`.
-# Each creates/updates .venv from the pinned requirements.txt first (skipped when unchanged).
+# Each creates/updates .venv from the pinned requirements.txt first, then installs this project into it
+# editable (pyproject.toml), so the packages import from any folder (skipped when both are unchanged).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -11,11 +12,12 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing requirements into $(VENV) (first time takes a few minutes)"
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q --no-build-isolation -r requirements.txt
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	$(PY) -m pip check
 	@echo "compiling the postprocess kernels (once, about 15 s)"
 	$(PY) -m postprocess.warmup

@@ -50,10 +50,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench_postprocess import naive, seed_faithful  # noqa: E402
+from benchmarks.bench_postprocess import naive, seed_faithful  # noqa: E402
 
 from postprocess import delta_e00, pixelize_image, srgb_to_lab  # noqa: E402
 from postprocess import pipeline as _pipeline  # noqa: E402

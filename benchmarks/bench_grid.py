@@ -28,12 +28,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datasets.coco_preprocessing import Rejected  # noqa: E402
 from datasets.grid_detect import GridInfo, reduce_to_native  # noqa: E402

@@ -33,8 +33,6 @@ from pathlib import Path  # noqa: E402
 from typing import Callable, Sequence  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 

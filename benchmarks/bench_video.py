@@ -26,13 +26,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Iterator, Sequence  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from postprocess import pixelize_frames, pixelize_image_with_palette  # noqa: E402
 from postprocess.metrics import changed_cell_rate, color_fidelity, frame_delta_e, grid_cell_mean, palette_drift  # noqa: E402

@@ -41,12 +41,8 @@ import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for _p in (str(ROOT), str(HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-import bench_artist as artist_bench  # noqa: E402
-import bench_postprocess as bench  # noqa: E402
+from benchmarks import bench_artist as artist_bench  # noqa: E402
+from benchmarks import bench_postprocess as bench  # noqa: E402
 from postprocess import pipeline as _pipeline  # noqa: E402
 from postprocess import pixelize_image, pixelize_image_with_palette, upscale  # noqa: E402
 from postprocess.metrics import evaluate, used_palette  # noqa: E402

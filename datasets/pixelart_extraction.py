@@ -28,9 +28,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-if __package__ in (None, ""):  # run by path: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
 
 from tqdm import tqdm

@@ -1,4 +1,7 @@
-"""Test configuration: make the repository root importable and keep runs on CPU."""
+"""Test configuration and shared helpers: keep runs on CPU, tiny datasets, torchrun, sprite sheets.
+
+The repository root is importable through the editable install (`make venv`) and pytest's ``pythonpath``.
+"""
 from __future__ import annotations
 
 import os
@@ -6,14 +9,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 
 import numpy as np
 import pytest
+from PIL import Image
 
 
 def make_unaligned_dataset(root: Path, n: int = 4, size: tuple[int, int] = (36, 40), seed: int = 0) -> Path:
@@ -55,7 +57,6 @@ def run_torchrun(script: Path, args: list[str], nproc: int, timeout: float = 300
     import signal
     import socket
     import subprocess
-    import sys
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -72,3 +73,31 @@ def run_torchrun(script: Path, args: list[str], nproc: int, timeout: float = 300
         out, err = proc.communicate()
         raise AssertionError(f"torchrun timed out after {timeout} s:\n{out[-2000:]}\n{err[-2000:]}")
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def make_sprite(w: int, h: int, seed: int) -> np.ndarray:
+    """An opaque RGBA sprite with a dark outline and two fill colours."""
+    rng = np.random.default_rng(seed)
+    s = np.zeros((h, w, 4), np.uint8)
+    s[..., :3] = rng.integers(60, 200, 3)
+    s[h // 2:, :, :3] = rng.integers(60, 200, 3)
+    s[0, :, :3] = s[-1, :, :3] = s[:, 0, :3] = s[:, -1, :3] = 20
+    s[..., 3] = 255
+    return s
+
+
+def make_sheet(path: Path) -> dict[str, tuple[int, int, int, int]]:
+    """A 120x90 RGBA sheet; returns the boxes of the sprites that must be kept."""
+    sheet = np.zeros((90, 120, 4), np.uint8)
+    sheet[10:24, 10:22] = make_sprite(12, 14, 1)  # 168 px = 16 % of a 32x32 cell: kept
+    sheet[10:30, 30:40] = make_sprite(10, 20, 2)  # two parts one pixel apart: one sprite after dilation
+    sheet[10:30, 41:45] = make_sprite(4, 20, 3)
+    sheet[40:43, 10:13] = make_sprite(3, 3, 4)  # a speck: too little coverage
+    sheet[40:72, 20:52] = make_sprite(32, 32, 5)  # a full tile: too much coverage
+    sheet[0:20, 60:70] = make_sprite(10, 20, 6)  # touches the sheet edge
+    sheet[50:60, 60:100] = make_sprite(40, 10, 7)  # wider than 32
+    sheet[70:86, 60:76] = make_sprite(16, 16, 8)  # two 16x16 sprites with a one-pixel gap: split again
+    sheet[70:86, 77:93] = make_sprite(16, 16, 9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet, "RGBA").save(path)
+    return {"a": (10, 10, 12, 14), "b": (30, 10, 15, 20), "c": (60, 70, 16, 16), "d": (77, 70, 16, 16)}

@@ -8,6 +8,7 @@ the venv rule builds from nothing (no reliance on preinstalled packages), and in
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -106,6 +107,19 @@ def test_installed_venv_matches_pins_and_pip_check_is_clean():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_editable_install_exposes_the_packages_and_not_the_scripts(tmp_path):
+    """From another folder and without PYTHONPATH the venv imports the first-party packages from this tree;
+    the top-level CLIs are run by path and never installed (a module ``test`` would meet the stdlib's)."""
+    code = ("import importlib.util as u, pathlib, sys; import postprocess, engine, benchmarks, datasets; "
+            "print(pathlib.Path(postprocess.__file__).resolve().parent.parent); "
+            "print([n for n in ('train', 'pixelize', 'train_demo') if u.find_spec(n)])")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    root, scripts = r.stdout.splitlines()
+    assert Path(root) == ROOT.resolve() and scripts == "[]"
+
+
 def _recipe(makefile: str, target: str) -> list[str]:
     """The recipe lines (tab-indented) of ``target`` in ``makefile``."""
     lines = makefile.splitlines()
@@ -121,15 +135,18 @@ def _recipe(makefile: str, target: str) -> list[str]:
 def test_makefile_venv_rule_builds_from_nothing():
     mk = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^venv:\s*\$\(STAMP\)\s*$", mk, re.M)
-    assert re.search(r"^\$\(STAMP\):\s*requirements\.txt\s*$", mk, re.M)  # reinstall when the pins change
+    # reinstall when the pins or the project table change
+    assert re.search(r"^\$\(STAMP\):\s*requirements\.txt\s+pyproject\.toml\s*$", mk, re.M)
     rule = _recipe(mk, "$(STAMP)")
     create = next(i for i, ln in enumerate(rule) if "-m venv $(VENV)" in ln)
     tools = next(i for i, ln in enumerate(rule) if '"setuptools<81"' in ln and "pip install" in ln)
     reqs = next(i for i, ln in enumerate(rule) if "-r requirements.txt" in ln)
+    editable = next(i for i, ln in enumerate(rule) if "pip install" in ln and ln.endswith("-e ."))  # the project
     check = next(i for i, ln in enumerate(rule) if "pip check" in ln)
     warm = next(i for i, ln in enumerate(rule) if "-m postprocess.warmup" in ln)  # kernels compiled once
-    assert create < tools < reqs < check < warm
+    assert create < tools < reqs < editable < check < warm
     assert "--no-build-isolation" in rule[reqs]
+    assert "--no-build-isolation" in rule[editable] and "--no-deps" in rule[editable]
     assert rule[-1].startswith("@touch $(STAMP)")
     for target in ("demo", "test", "gallery"):
         assert re.search(rf"^{target}:\s*\$\(STAMP\)\s*$", mk, re.M), f"`make {target}` must depend on the venv"
@@ -175,5 +192,6 @@ def test_fresh_clone_targets_resolve(tmp_path):
         return next(i for i, ln in enumerate(lines) if re.search(pattern, ln))
 
     # nothing preinstalled: create .venv, install the pins, check them, then run the jobs
-    assert first(r"-m venv \.venv") < first(r"pip install .*-r requirements\.txt") < first(r"pip check")
+    assert first(r"-m venv \.venv") < first(r"pip install .*-r requirements\.txt") < first(r"pip install .*-e \.$")
+    assert first(r"pip install .*-e \.$") < first(r"pip check")
     assert first(r"pip check") < first(r"\.venv/bin/python pixelize\.py --demo$") < first(r"\.venv/bin/python -m pytest")

@@ -1,16 +1,12 @@
 """bench_grid's classification of outcomes, its naive baseline and a two-post run."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-import bench_grid  # noqa: E402
-from datasets.grid_detect import GridInfo, reduce_to_native  # noqa: E402
-from datasets.synthetic_posts import make_post  # noqa: E402
+from benchmarks import bench_grid
+from datasets.grid_detect import GridInfo, reduce_to_native
+from datasets.synthetic_posts import make_post
 
 
 def test_classify_exact_wrong_grid_and_flawed():

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-import bench_neural  # noqa: E402
-from bench_neural import FEATURE_NAMES, FeatureMMD, cells, checkpoint_epochs, image_features, white_kept  # noqa: E402
+from benchmarks import bench_neural
+from benchmarks.bench_neural import FEATURE_NAMES, FeatureMMD, cells, checkpoint_epochs, image_features, white_kept
 
 
 def sprite(outline=(20, 20, 20), fill=(200, 40, 40), n=16, box=(4, 12)) -> np.ndarray:

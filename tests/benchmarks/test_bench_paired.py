@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-import bench_paired  # noqa: E402
+from benchmarks import bench_paired
+from conftest import make_sheet
 
 
 def test_agreement_counts_scored_cells_within_5_de00():
@@ -35,9 +32,6 @@ def test_cell_means():
 def test_smoke_run_on_a_tiny_paired_set(tmp_path, capsys):
     from datasets import make_paired_pixelart as mpp
     from models.networks import define_G
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
-    from test_make_paired_pixelart import make_sheet
 
     make_sheet(tmp_path / "s.png")
     mpp.make_dataset(tmp_path / "s.png", tmp_path / "paired", size=64, cell=2, renders=1, seed=0, test_fraction=0.5)

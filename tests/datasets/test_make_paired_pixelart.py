@@ -4,43 +4,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, make_sheet, make_sprite
 from datasets import make_paired_pixelart as mpp
 from util.image import load_image
-
-
-def _sprite(w: int, h: int, seed: int) -> np.ndarray:
-    """An opaque RGBA sprite with a dark outline and two fill colours."""
-    rng = np.random.default_rng(seed)
-    s = np.zeros((h, w, 4), np.uint8)
-    s[..., :3] = rng.integers(60, 200, 3)
-    s[h // 2:, :, :3] = rng.integers(60, 200, 3)
-    s[0, :, :3] = s[-1, :, :3] = s[:, 0, :3] = s[:, -1, :3] = 20
-    s[..., 3] = 255
-    return s
-
-
-def make_sheet(path: Path) -> dict[str, tuple[int, int, int, int]]:
-    """A 120x90 RGBA sheet; returns the boxes of the sprites that must be kept."""
-    sheet = np.zeros((90, 120, 4), np.uint8)
-    sheet[10:24, 10:22] = _sprite(12, 14, 1)  # 168 px = 16 % of a 32x32 cell: kept
-    sheet[10:30, 30:40] = _sprite(10, 20, 2)  # two parts one pixel apart: one sprite after dilation
-    sheet[10:30, 41:45] = _sprite(4, 20, 3)
-    sheet[40:43, 10:13] = _sprite(3, 3, 4)  # a speck: too little coverage
-    sheet[40:72, 20:52] = _sprite(32, 32, 5)  # a full tile: too much coverage
-    sheet[0:20, 60:70] = _sprite(10, 20, 6)  # touches the sheet edge
-    sheet[50:60, 60:100] = _sprite(40, 10, 7)  # wider than 32
-    sheet[70:86, 60:76] = _sprite(16, 16, 8)  # two 16x16 sprites with a one-pixel gap: split again
-    sheet[70:86, 77:93] = _sprite(16, 16, 9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(sheet, "RGBA").save(path)
-    return {"a": (10, 10, 12, 14), "b": (30, 10, 15, 20), "c": (60, 70, 16, 16), "d": (77, 70, 16, 16)}
 
 
 def test_cut_sprites_follows_the_rules(tmp_path):
@@ -61,7 +32,7 @@ def test_opaque_sheet_uses_the_top_left_colour_as_background():
 
 
 def test_pair_geometry_and_crisp_target():
-    sprite = _sprite(12, 14, 1)
+    sprite = make_sprite(12, 14, 1)
     sprite[0, 0, 3] = 0  # a transparent corner shows the background
     smooth, crisp, params = mpp.make_pair(sprite, 64, 2, np.random.default_rng(0))
     assert smooth.shape == crisp.shape == (64, 64, 3) and smooth.dtype == crisp.dtype == np.uint8
