@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-fast bench gallery train-demo train-cartoon2pixel bench-neural clean
+.PHONY: venv demo lint test test-fast bench gallery train-demo train-cartoon2pixel bench-neural clean
 
 venv: $(STAMP)
 
@@ -26,7 +26,13 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(PY) pixelize.py --demo
 
+# ruff (rules in pyproject.toml [tool.ruff.lint]): pyflakes, import order, bugbear, docstrings on public names
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# the lint first: a finding fails `make test` (and CI)
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

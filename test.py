@@ -16,10 +16,10 @@ from typing import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, run the test loop, print where the page is; returns the exit status."""
-    from options.test_options import TestOptions
     from engine.evaluation import run_test
-    from util.image import ImageLoadError
+    from options.test_options import TestOptions
     from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_OK, FlagError, error, setup_logging
+    from util.image import ImageLoadError
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:

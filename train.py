@@ -18,11 +18,11 @@ from typing import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, train, and return the exit status (see the module docstring)."""
+    from engine.training import run_training
     from options.train_options import TrainOptions
     from util import dist
-    from util.image import ImageLoadError
-    from engine.training import run_training
     from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_OK, FlagError, error, setup_logging
+    from util.image import ImageLoadError
 
     args = list(sys.argv[1:] if argv is None else argv)
     dist.init_distributed()

@@ -56,6 +56,7 @@ _SPLITS = ("trainA", "trainB", "testA", "testB")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of the demo."""
     p = argparse.ArgumentParser(
         prog="train_demo.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Offline end-to-end demo: generate a synthetic cartoon/pixel-art dataset, train a small "

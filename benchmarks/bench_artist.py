@@ -51,7 +51,6 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.bench_postprocess import naive, seed_faithful  # noqa: E402
-
 from postprocess import delta_e00, pixelize_image, srgb_to_lab  # noqa: E402
 from postprocess import pipeline as _pipeline  # noqa: E402
 
@@ -196,6 +195,7 @@ def synthetic_sprite(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def synthetic_sprites(n: int, seed: int = 0) -> list[Sprite]:
+    """``n`` seeded synthetic sprites as ``(name, sprite, scored mask)`` entries."""
     rng = np.random.default_rng(seed)
     return [(f"synthetic#{i}", *synthetic_sprite(rng)) for i in range(n)]
 
@@ -215,11 +215,13 @@ def render_smooth(sprite: np.ndarray, seed: int, blur: float = 2.0) -> np.ndarra
 
 
 def n_colours(img: np.ndarray) -> int:
+    """Number of distinct RGB colours in ``img``."""
     return len(np.unique(img.reshape(-1, 3), axis=0))
 
 
 # ----------------------------------------------------------------------------------------- methods
 def ours(img: np.ndarray, p: int, k: int) -> np.ndarray:
+    """Our pipeline: ``pixelize_image`` at pixel size ``p`` with ``k`` colours."""
     return pixelize_image(img, pixel_size=p, n_colors=k)
 
 
@@ -283,6 +285,7 @@ def compare(out: np.ndarray, artist: np.ndarray, scored: np.ndarray) -> dict[str
 def run_bench(
     sprites: list[Sprite], methods: dict[str, Callable], blur: float = 2.0, timed: bool = True
 ) -> dict[str, list[dict]]:
+    """Render every sprite smooth, run every method on it and score it against the artist's sprite."""
     res: dict[str, list[dict]] = {m: [] for m in methods}
     for i, (name, spr, scored) in enumerate(sprites):
         img = render_smooth(spr, seed=i, blur=blur)
@@ -303,6 +306,7 @@ def run_bench(
 
 
 def summarise(res: dict[str, list[dict]], artist_stray: float) -> list[tuple[str, float, float, float, float]]:
+    """Per method: median agreement, median dE00, stray pixels relative to the artist's, median time (ms)."""
     rows = []
     for mname, rs in res.items():
         rows.append((
@@ -328,6 +332,7 @@ def montage(sprites: list[Sprite], res: dict[str, list[dict]], scale: int = 3) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its tables; returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--crawl_dir", default=CRAWL_DIR, help="folder with the Crawl sheets (crawl-tiles-data)")
     ap.add_argument("--synthetic", type=int, default=12, help="number of synthetic sprites (>= 0)")

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time the bare generator and pixelize's generator stage and print the overhead; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=8, help="images per pixelize run (a multiple of 4)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
@@ -34,13 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from engine.generator import GeneratorStage
+    from engine.jobs import collect_jobs
+    from engine.pixelize import Pixelizer
     from models import networks
     from options import pixelize_options
     from util.checkpoint import save_state_dict
     from util.image import save_image
-    from engine.generator import GeneratorStage
-    from engine.jobs import collect_jobs
-    from engine.pixelize import Pixelizer
 
     if args.threads:
         torch.set_num_threads(args.threads)

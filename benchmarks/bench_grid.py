@@ -82,6 +82,7 @@ def classify(post: Post, outcome: tuple | None) -> tuple[str, float, int]:
 
 
 def run_ours(post: Post) -> tuple[tuple | None, float]:
+    """Our extraction of ``post``: ``(box, grid, native)`` (None when skipped) and the grid's confidence."""
     try:
         result = extract_pixel_art(post.image, 512)
     except Rejected as err:
@@ -92,6 +93,7 @@ def run_ours(post: Post) -> tuple[tuple | None, float]:
 
 
 def run_naive(post: Post) -> tuple | None:
+    """The naive baseline on ``post``: content box, naive grid and the art reduced on that grid."""
     box = find_content_box(post.image)
     art = post.image[box[0]:box[1], box[2]:box[3]]
     grid = naive_grid(art)
@@ -99,6 +101,7 @@ def run_naive(post: Post) -> tuple | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Score ours and the naive baseline on generated posts and print the table; returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200, help="number of posts (default: 200)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the first post (default: 0)")

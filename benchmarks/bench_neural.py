@@ -234,7 +234,7 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
         if guided:
             t0 = time.perf_counter()
             gcq = [postprocess.pixelize_image(guide(r, c, cell), pixel_size=cell, n_colors=n_colors)
-                   for r, c in zip(raw, cartoons)]
+                   for r, c in zip(raw, cartoons, strict=True)]
             rows[f"{label} generator + guidance + quantisation"] = _row(
                 reference, natives_in, gcq, t_gen + time.perf_counter() - t0, len(cartoons))
     return rows
@@ -252,7 +252,7 @@ def _row(reference: FeatureMMD, natives_in: list[np.ndarray], natives_out: list[
          seconds: float, n: int) -> dict[str, float]:
     feats = np.stack([image_features(x) for x in natives_out])
     return {"distance": reference.distance(feats),
-            "white_kept": float(np.mean([white_kept(a, b) for a, b in zip(natives_in, natives_out)])),
+            "white_kept": float(np.mean([white_kept(a, b) for a, b in zip(natives_in, natives_out, strict=True)])),
             "outline_rate": float(feats[:, FEATURE_NAMES.index("outline_rate")].mean()),
             "colours": float(np.median(2 ** (8 * feats[:, FEATURE_NAMES.index("log2_colours")]))),
             "ms_per_image": 1000.0 * seconds / max(n, 1)}
@@ -296,7 +296,7 @@ def write_gallery(out_dir: Path, cartoons: list[np.ndarray], names: Sequence[str
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = run_generator(net, list(cartoons), netG)
     paths = []
-    for c, r, name in zip(cartoons, raw, names):
+    for c, r, name in zip(cartoons, raw, names, strict=True):
         styled = guide(r, c, cell) if guided else r
         settings = postprocess.PixelArtSettings(pixel_size=cell, n_colors=n_colors)
         panels = [c, postprocess.upscale(postprocess.pixelize_image(c, settings), cell), r,

@@ -1,8 +1,8 @@
-"""Agreement with the artist on the paired test split: pix2pix + quantisation vs quantisation alone.
+r"""Agreement with the artist on the paired test split: pix2pix + quantisation vs quantisation alone.
 
 Run (after ``datasets/make_paired_pixelart.py`` and a pix2pix training on its ``train/``)::
 
-    python benchmarks/bench_paired.py --dataroot datasets/paired64 \\
+    python benchmarks/bench_paired.py --dataroot datasets/paired64 \
         --model_path checkpoints/paired64_p2p/latest_net_G.pth
 
 Every pair of ``<dataroot>/test/`` (sprites never seen in training) holds a smooth render A and
@@ -78,6 +78,7 @@ def load_pairs(dataroot: Path, limit: int | None) -> tuple[int, list[tuple[str, 
 
 
 def make_generator(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Load the generator at ``path`` as a function from a uint8 RGB image to a uint8 RGB image."""
     import torch
 
     from models.inference import load_generator, run_padded
@@ -96,6 +97,7 @@ def make_generator(path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def pixeloe_method() -> Callable | None:
+    """PixelOE as a method of the benchmark, or None when it is not installed."""
     try:
         from pixeloe.torch.pixelize import pixelize as oe_pixelize  # type: ignore
     except ImportError:
@@ -117,6 +119,7 @@ def pixeloe_method() -> Callable | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Score the methods on the test pairs of a paired dataset and print the table; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataroot", type=Path, default=ROOT / "datasets" / "paired64",
                         help="a make_paired_pixelart dataset (uses its test/ split)")

@@ -59,6 +59,7 @@ def seed_hue_k(img: np.ndarray) -> int:
 
 
 def out_size(img: np.ndarray, p: int) -> tuple[int, int]:
+    """Output size ``(rows, columns)`` in cells of ``img`` at pixel size ``p`` (partial cells count)."""
     return -(-img.shape[0] // p), -(-img.shape[1] // p)
 
 
@@ -90,6 +91,7 @@ def naive(img: np.ndarray, p: int, n_colors: int | None) -> np.ndarray:
 
 
 def ours(img: np.ndarray, p: int, n_colors: int | None) -> np.ndarray:
+    """Our pipeline: ``pixelize_image`` at pixel size ``p`` with ``n_colors`` (None = automatic)."""
     return pixelize_image(img, pixel_size=p, n_colors=n_colors)
 
 
@@ -132,6 +134,7 @@ COLS = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Time and score the methods on the sample images and print the table; returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=11, help="timed runs per image and method (median reported)")
     ap.add_argument("--pixel_size", type=int, default=8)

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time training iterations and one checkpoint save of a small CycleGAN and print them; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iters", type=int, default=20, help="timed iterations")
     parser.add_argument("--warmup", type=int, default=3, help="untimed iterations first")
@@ -32,9 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from data import create_dataset
     from datasets.make_synthetic_dataset import make_dataset
+    from engine.training import Progress, save_checkpoint, seed_everything
     from models import create_model
     from options.train_options import TrainOptions
-    from engine.training import Progress, save_checkpoint, seed_everything
 
     if args.threads:
         torch.set_num_threads(args.threads)

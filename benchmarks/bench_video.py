@@ -18,6 +18,7 @@ cell means, share of cells that never change).
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -63,6 +64,7 @@ def pan_clip(n: int, step: int = 2, sigma: float = 4.0, seed: int = 1) -> Iterat
 
 
 def cut_clip(n_each: int = 20, sigma: float = 4.0, seed: int = 2) -> Iterator[np.ndarray]:
+    """A two-shot clip: ``n_each`` noisy frames of two sample photos, one after the other."""
     rng = np.random.default_rng(seed)
     for name in ("coffee", "astronaut"):
         base = cv2.resize(_photo(name), (640, 360), interpolation=cv2.INTER_AREA)
@@ -93,12 +95,14 @@ def run_method(method: str, frames: list[np.ndarray], p: int, k: int) -> tuple[l
 
 
 def stats(outs: list[np.ndarray], pals: list[np.ndarray], frames: list[np.ndarray], p: int) -> dict[str, float]:
-    changed = [changed_cell_rate(a, b) for a, b in zip(outs[:-1], outs[1:])]
-    de = [frame_delta_e(a, b) for a, b in zip(outs[:-1], outs[1:])]
-    drift = [palette_drift(a, b) for a, b in zip(pals[:-1], pals[1:])]
-    fid = [color_fidelity(o, np.rint(grid_cell_mean(f, p)).astype(np.uint8))["mean"] for o, f in zip(outs, frames)]
+    """Temporal stability and fidelity of the output frames ``outs`` (palettes ``pals``) of ``frames``."""
+    changed = [changed_cell_rate(a, b) for a, b in pairwise(outs)]
+    de = [frame_delta_e(a, b) for a, b in pairwise(outs)]
+    drift = [palette_drift(a, b) for a, b in pairwise(pals)]
+    fid = [color_fidelity(o, np.rint(grid_cell_mean(f, p)).astype(np.uint8))["mean"]
+           for o, f in zip(outs, frames, strict=True)]
     never = np.ones(outs[0].shape[:2], bool)
-    for a, b in zip(outs[:-1], outs[1:]):
+    for a, b in pairwise(outs):
         never &= ~(a != b).any(axis=-1)
     return {
         "changed": 100.0 * float(np.mean(changed)),
@@ -110,6 +114,7 @@ def stats(outs: list[np.ndarray], pals: list[np.ndarray], frames: list[np.ndarra
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Compare per-frame and temporal pixelization on the clip and print the table; returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--pixel_size", type=int, default=8)

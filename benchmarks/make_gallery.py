@@ -158,6 +158,7 @@ def render_before_after(imgs: dict[str, np.ndarray], out: Path, panel: int) -> l
 
 
 def before_after_markdown(rows: list, prefix: str = "") -> list[str]:
+    """Markdown table of the before/after rows, image paths prefixed with ``prefix``."""
     lines = ["#### Before / after issue 13 (pixel-art restoration, half-tone cleanup)", "",
              "| row | input | before | after |", "|---|---|---|---|"]
     for title, files, note in rows:

@@ -234,6 +234,7 @@ class ImageTransform:
 
     def __call__(self, img: Image.Image | np.ndarray, path: str | os.PathLike | None = None, *,
                  rng: random.Random | int | None = None):
+        """Resize, crop and flip one image (PIL or uint8 array): a [-1, 1] tensor, or PIL when not converting."""
         global _size_note_logged
         pil = img if isinstance(img, Image.Image) else to_pil(img)
         source = "<image>" if path is None else str(path)

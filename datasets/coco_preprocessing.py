@@ -169,6 +169,7 @@ class BatchResult:
     failed: int = 0
 
     def summary(self) -> str:
+        """One line with the written, skipped and failed counts."""
         return f"done: {self.written} written, {self.skipped} skipped, {self.failed} failed"
 
 
@@ -217,6 +218,7 @@ def plan_jobs(src: Path, dst: Path, domain: str, test_fraction: float, seed: int
 
 # --------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of this tool."""
     parser = argparse.ArgumentParser(
         prog="python -m datasets.coco_preprocessing",
         description="Square and resize photos into DST/trainA and DST/testA (domain A of a CycleGAN dataset).")

@@ -270,6 +270,7 @@ class Result:
     test: int = 0
 
     def summary(self) -> str:
+        """One line with the sprite and pair counts."""
         return f"done: {self.sprites} sprites, {self.train} training pairs, {self.test} test pairs"
 
 
@@ -337,6 +338,7 @@ def check_geometry(size: int, cell: int) -> None:
 
 # --------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of this tool."""
     parser = argparse.ArgumentParser(
         prog="python -m datasets.make_paired_pixelart",
         description="Write aligned smooth|pixel-art pairs (A|B) for pix2pix from hand-made pixel-art sprite sheets.")

@@ -161,6 +161,7 @@ def make_dataset(dst: str | Path, n: int = 200, size: int = 64, seed: int = 0,
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of this tool."""
     parser = argparse.ArgumentParser(
         prog="python -m datasets.make_synthetic_dataset",
         description="Write a procedural unpaired dataset: domain A = smooth cartoon scenes, "

@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
 from tqdm import tqdm
 
 from datasets.coco_preprocessing import BatchResult, Rejected, plan_jobs
+from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native, split_axis
 from options.types import fraction, positive_int
 from util.fileio import atomic_write_text
 from util.image import ImageLoadError, load_image, save_image
-from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native, split_axis
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def _matches(line: np.ndarray, colour: np.ndarray, tol: float) -> bool:
 
 def _margin_colour(line: np.ndarray, tol: float) -> np.ndarray | None:
     """The median colour of an outermost line when most (>= half) of its pixels have it, else None.
-    (A majority, not all: the line may cross a neighbouring margin of another colour.)"""
+    A majority, not all: the line may cross a neighbouring margin of another colour."""
     colour = np.median(line, axis=0).astype(np.int16)
     close = np.all(np.abs(line.astype(np.int16) - colour) <= tol, axis=1)
     return colour if close.mean() >= 0.5 else None
@@ -496,6 +495,7 @@ def extract_pixel_art(img: np.ndarray, size: int, *, pixel_size: int | None = No
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of this tool."""
     parser = argparse.ArgumentParser(
         prog="python -m datasets.pixelart_extraction",
         description="Extract pixel art from posts at its native grid and rescale it with crisp, uniform cells "

@@ -93,7 +93,7 @@ def _enforce_min_region(idx: np.ndarray, width: int) -> np.ndarray:
         thin = _thin_pixels(idx, width)
         if not thin.any():
             return idx
-        for y, x in zip(*np.nonzero(thin)):
+        for y, x in zip(*np.nonzero(thin), strict=True):
             best = None
             for y0 in range(max(0, y - width + 1), min(y, h - width) + 1):
                 for x0 in range(max(0, x - width + 1), min(x, w - width) + 1):

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 from data import create_dataset
+from engine.training import iterate_batches
 from models import create_model
 from util import html
-from engine.training import iterate_batches
 from util.cli import FlagError
 from util.image import ImageLoadError
 from util.visualizer import save_images

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from util.image import to_rgb
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +66,10 @@ class GeneratorStage:
             for idxs in groups.values():
                 x = to_tensor([fitted[i] for i in idxs]).to(self.device)
                 y = to_uint8(run_padded(self.net, x, self.multiple))
-                for i, out in zip(idxs, y):
+                for i, out in zip(idxs, y, strict=True):
                     outputs[i] = out
         results = []
-        for im, out in zip(images, outputs):
+        for im, out in zip(images, outputs, strict=True):
             out = to_rgb(out)
             if out.shape[:2] != im.shape[:2]:
                 import cv2

@@ -66,14 +66,17 @@ class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
+        """Count ``outcome`` under its status and keep it."""
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)
         self.outcomes.append(outcome)
 
     @property
     def total(self) -> int:
+        """Number of inputs seen: done, skipped and failed."""
         return self.done + self.skipped + self.failed
 
     def line(self, output: str | os.PathLike) -> str:
+        """The summary line printed at the end of a run that wrote to ``output``."""
         return (f"pixelize: {self.done} done, {self.skipped} skipped, {self.failed} failed "
                 f"(of {self.total} inputs) -> {output}")
 
@@ -112,6 +115,7 @@ class Pixelizer:
 
     # ---------------------------------------------------------------- images
     def output_path(self, job: Job) -> Path:
+        """Where the result of ``job`` is written: its relative path under the output folder, PNG or video."""
         ext = ".png" if job.kind == "image" else f".{self.opt.video_format}"
         return self.out_dir / job.rel.with_suffix(ext)
 
@@ -258,7 +262,8 @@ class Pixelizer:
         if self.generator is None or not good:
             return [(job, im, None) for job, im in good]
         try:
-            return [(job, im, st) for (job, im), st in zip(good, self.generator([im for _, im in good]))]
+            styled = self.generator([im for _, im in good])
+            return [(job, im, st) for (job, im), st in zip(good, styled, strict=True)]
         except (RuntimeError, ValueError) as err:
             if len(good) == 1:
                 text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -310,10 +315,10 @@ class Pixelizer:
         for frame in frames:
             batch.append(frame)
             if len(batch) == self.opt.batch_size:
-                yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch)))
+                yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch), strict=True))
                 batch = []
         if batch:
-            yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch)))
+            yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch), strict=True))
 
     # ---------------------------------------------------------------- all together
     def run(self, jobs: list[Job], report: Callable[[Outcome], None]) -> Summary:

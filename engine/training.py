@@ -43,8 +43,7 @@ import numpy as np
 import torch
 
 from data import create_dataset
-from models import create_model
-from models import networks
+from models import create_model, networks
 from models.base_model import unwrap
 from util import dist
 from util.checkpoint import CheckpointError, load_checkpoint, save_state_dict

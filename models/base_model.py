@@ -147,7 +147,7 @@ class BaseModel(ABC):
         """Apply a generator to any input size: pad to what ``--netG`` needs, crop back."""
         return run_padded(net, x, networks.required_multiple(self.opt.netG))
 
-    def compute_visuals(self) -> None:
+    def compute_visuals(self) -> None:  # noqa: B027 (an optional hook: a no-op unless a model overrides it)
         """Hook to compute extra visuals for display."""
 
     def get_image_paths(self) -> list[str]:
@@ -264,9 +264,9 @@ class BaseModel(ABC):
         if len(state["optimizers"]) != len(self.optimizers) or len(state["schedulers"]) != len(self.schedulers):
             raise ValueError("training state does not match this model's optimisers/schedulers "
                              "(was it saved by another --model or --lr_policy?)")
-        for optimizer, sd in zip(self.optimizers, state["optimizers"]):
+        for optimizer, sd in zip(self.optimizers, state["optimizers"], strict=True):
             optimizer.load_state_dict(sd)
-        for scheduler, sd in zip(self.schedulers, state["schedulers"]):
+        for scheduler, sd in zip(self.schedulers, state["schedulers"], strict=True):
             scheduler.load_state_dict(sd)
         self.load_extra_state(state.get("extra", {}))
 
@@ -274,7 +274,7 @@ class BaseModel(ABC):
         """Model-specific training state (override together with :meth:`load_extra_state`)."""
         return {}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional, like extra_state)
         """Restore :meth:`extra_state`."""
 
     # ------------------------------------------------------------------ misc

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.networks import ResnetBlock, UNET_DOWNS
+from models.networks import UNET_DOWNS, ResnetBlock
 
 logger = logging.getLogger(__name__)
 

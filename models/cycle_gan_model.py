@@ -183,6 +183,7 @@ class CycleGANModel(BaseModel):
 
     # ------------------------------------------------------------------ training state
     def extra_state(self) -> dict[str, Any]:
+        """The image pools, the gradient-penalty generator and the AMP scaler, for an exact resume."""
         state: dict[str, Any] = {
             "fake_A_pool": self.fake_A_pool.state_dict(),
             "fake_B_pool": self.fake_B_pool.state_dict(),
@@ -193,6 +194,7 @@ class CycleGANModel(BaseModel):
         return state
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned (missing entries keep their current state)."""
         if "fake_A_pool" in state:
             self.fake_A_pool.load_state_dict(state["fake_A_pool"])
             self.fake_B_pool.load_state_dict(state["fake_B_pool"])

@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 #: Smallest side any generator takes: a ResNet generator reflection-pads its input by 3 and, after
 #: two stride-2 convolutions, its blocks reflection-pad by 1, which needs at least 2 px there (8 px in).
 MIN_SIDE = 8

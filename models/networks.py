@@ -31,8 +31,16 @@ from torch.optim import lr_scheduler
 logger = logging.getLogger(__name__)
 
 # the names live in options.choices (no torch) so that option parsing does not need torch
-from options.choices import (DISCRIMINATORS, GAN_MODES, GENERATORS, GP_TYPES, INIT_TYPES,  # noqa: E402, F401
-                             LR_POLICIES, NORMS, PADDING_TYPES)
+from options.choices import (  # noqa: E402, F401
+    DISCRIMINATORS,
+    GAN_MODES,
+    GENERATORS,
+    GP_TYPES,
+    INIT_TYPES,
+    LR_POLICIES,
+    NORMS,
+    PADDING_TYPES,
+)
 
 #: ``unet_<size>`` -> number of stride-2 downsamplings (the input side must be a multiple of 2**num_downs).
 UNET_DOWNS: dict[str, int] = {"unet_256": 8, "unet_128": 7}
@@ -198,14 +206,16 @@ def define_G(input_nc: int, output_nc: int, ngf: int, netG: str, norm: str = "ba
     """Build and initialise a generator; returns a plain ``nn.Module`` on the CPU.
 
     Args:
-        input_nc, output_nc: image channels in and out (3 for RGB).
+        input_nc: image channels in (3 for RGB).
+        output_nc: image channels out (3 for RGB).
         ngf: filters in the last conv layer (64 in the reference).
         netG: ``resnet_9blocks``, ``resnet_6blocks`` (or any ``resnet_<N>blocks``), ``unet_256``, ``unet_128``.
             ResNet needs H and W divisible by 4; ``unet_256`` by 256 and ``unet_128`` by 128
             (see :func:`required_multiple`); other sizes raise ValueError in ``forward``.
         norm: ``instance``, ``batch``, ``syncbatch`` or ``none`` (default ``batch``, like the reference).
         use_dropout: Dropout(0.5) in ResNet blocks / the innermost ngf*8 U-Net blocks.
-        init_type, init_gain: see :func:`init_weights`.
+        init_type: the weight initialisation, see :func:`init_weights`.
+        init_gain: the scale of the initial weights, see :func:`init_weights`.
         gpu_ids: accepted for old scripts and ignored (a warning is logged); move the module yourself.
         generator: optional ``torch.Generator`` for the weight initialisation.
     """
@@ -237,7 +247,11 @@ def define_D(input_nc: int, ndf: int, netD: str, n_layers_D: int = 3, norm: str 
         netD: ``basic`` (70x70 PatchGAN, 3 layers), ``n_layers`` (PatchGAN with ``n_layers_D``
             layers), ``pixel`` (1x1 PatchGAN). Output: raw logits ``(N, 1, h, w)``.
         n_layers_D: only used by ``n_layers``.
-        norm, init_type, init_gain, gpu_ids, generator: as for :func:`define_G`.
+        norm: as for :func:`define_G`.
+        init_type: as for :func:`define_G`.
+        init_gain: as for :func:`define_G`.
+        gpu_ids: as for :func:`define_G`.
+        generator: as for :func:`define_G`.
     """
     _check_positive_int("input_nc", input_nc)
     _check_positive_int("ndf", ndf)
@@ -467,6 +481,7 @@ class ResnetBlock(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` plus the block's residual."""
         return x + self.conv_block(x)
 
 
@@ -506,6 +521,7 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate ``x`` after checking its channels and size."""
         _check_input(x, self.input_nc, 4, "ResnetGenerator")
         return self.model(x)
 
@@ -552,6 +568,7 @@ class UnetSkipConnectionBlock(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The submodule's output, concatenated with the skip branch except at the outermost level."""
         if self.outermost:
             return self.model(x)
         skip = self.model[0](x)  # LeakyReLU(0.2): the skip branch carries the activated input
@@ -588,6 +605,7 @@ class UnetGenerator(nn.Module):
                                              norm_layer=norm_layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate ``x`` after checking its channels and size."""
         _check_input(x, self.input_nc, 2 ** self.num_downs, "UnetGenerator")
         return self.model(x)
 
@@ -624,6 +642,7 @@ class NLayerDiscriminator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """PatchGAN logits of ``x``."""
         return self.model(x)
 
 
@@ -647,4 +666,5 @@ class PixelDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-pixel logits of ``x``."""
         return self.net(x)

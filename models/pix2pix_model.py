@@ -116,12 +116,14 @@ class Pix2PixModel(BaseModel):
 
     # ------------------------------------------------------------------ training state
     def extra_state(self) -> dict[str, Any]:
+        """The gradient-penalty generator and the AMP scaler, for an exact resume."""
         state: dict[str, Any] = {"gp_generator": self.gp_generator.get_state()}
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
         return state
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned (missing entries keep their current state)."""
         if "gp_generator" in state:
             self.gp_generator.set_state(state["gp_generator"])
         if self.scaler is not None and "scaler" in state:

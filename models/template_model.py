@@ -22,6 +22,7 @@ class TemplateModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser, is_train: bool = True):
+        """Default to the aligned dataset; in training, add the weight of the L1 loss."""
         parser.set_defaults(dataset_mode="aligned")
         if is_train:
             parser.add_argument("--lambda_regression", type=float, default=1.0, help="weight for the L1 loss")
@@ -40,15 +41,18 @@ class TemplateModel(BaseModel):
             self.optimizers = [self.optimizer]
 
     def set_input(self, input: dict) -> None:
+        """Move the batch's input and target to the device (swapped for ``--direction BtoA``)."""
         a_to_b = self.opt.direction == "AtoB"
         self.data_A = input["A" if a_to_b else "B"].to(self.device)
         self.data_B = input["B" if a_to_b else "A"].to(self.device)
         self.image_paths = input["A_paths" if a_to_b else "B_paths"]
 
     def forward(self) -> None:
+        """Run the generator on the input."""
         self.output = self.run_generator(self.netG, self.data_A)
 
     def optimize_parameters(self) -> None:
+        """One optimisation step on the weighted L1 loss between output and target."""
         self.forward()
         self.optimizer.zero_grad(set_to_none=True)
         self.loss_G = self.criterionLoss(self.output, self.data_B) * self.opt.lambda_regression

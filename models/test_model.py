@@ -34,6 +34,7 @@ class TestModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser, is_train: bool = True):
+        """Refuse training, default to the single dataset and add ``--model_suffix``."""
         if is_train:
             parser.error("--model test is for test.py only; train with --model cycle_gan")
         parser.set_defaults(dataset_mode="single")

@@ -18,9 +18,9 @@ from typing import Sequence
 import data
 import models
 from models import networks
-from util import dist
 from options.choices import DIRECTIONS, DISCRIMINATORS, GENERATORS, INIT_TYPES, NORMS, PREPROCESS_MODES
 from options.types import gpu_list, non_negative_float, non_negative_int, positive_int, size_limit
+from util import dist
 from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class BaseOptions:
 
     def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         # basic parameters
+        """Add the flags shared by training, testing and pixelizing to ``parser``."""
         parser.add_argument("--dataroot", required=True,
                             help="path to images (should have subfolders trainA, trainB, testA, testB, ...)")
         parser.add_argument("--name", type=str, default="experiment_name",

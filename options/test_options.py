@@ -7,13 +7,13 @@ from options.base_options import BaseOptions
 from options.types import positive_float, positive_int
 
 
-
 class TestOptions(BaseOptions):
     """Flags for test.py (``isTrain = False``)."""
 
     isTrain = False
 
     def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        """Add the base flags and those of test.py."""
         parser = super().initialize(parser)
         parser.add_argument("--results_dir", type=str, default="./results/", help="saves results here.")
         parser.add_argument("--aspect_ratio", type=positive_float, default=1.0,

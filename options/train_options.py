@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from options.choices import GAN_MODES, LR_POLICIES
 from options.base_options import BaseOptions
+from options.choices import GAN_MODES, LR_POLICIES
 from options.types import non_negative_float, non_negative_int, positive_int
 from util import dist
 
@@ -15,6 +15,7 @@ class TrainOptions(BaseOptions):
     isTrain = True
 
     def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        """Add the base flags and those of train.py."""
         parser = super().initialize(parser)
         # visdom and HTML visualization parameters
         parser.add_argument("--display_freq", type=positive_int, default=400,
@@ -77,6 +78,7 @@ class TrainOptions(BaseOptions):
         return parser
 
     def validate(self, opt, parser) -> None:
+        """Check the base flags and the training flags together; errors exit through ``parser.error``."""
         super().validate(opt, parser)
         if opt.n_epochs + opt.n_epochs_decay < 1:
             parser.error("--n_epochs + --n_epochs_decay must be >= 1")

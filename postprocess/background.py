@@ -37,6 +37,8 @@ def restore_white_background(stylised: np.ndarray, original: np.ndarray, margin:
         stylised: uint8 ``(H, W, 3)`` generator output, same size as ``original``.
         original: uint8 ``(H, W, 3|4)`` the generator's input.
         margin: width in pixels of the band next to the drawing left to the generator (``>= 0``).
+        white_min: a pixel counts as white background when its channels are at least this (see
+            :func:`white_background`).
     """
     if stylised.shape[:2] != original.shape[:2]:
         raise ValueError(f"`stylised` {stylised.shape[:2]} and `original` {original.shape[:2]} differ in size")

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from postprocess import _kernels
+
 # CIEDE2000 constants, defined once in ``reference`` and shared with the scalar kernel ``_kernels.de00``.
 from postprocess.reference import COS6 as _COS6
 from postprocess.reference import COS30 as _COS30

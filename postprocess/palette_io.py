@@ -200,9 +200,9 @@ def _check_save_palette(palette: np.ndarray) -> np.ndarray:
 
 
 def save_palette(path: str | os.PathLike, palette: np.ndarray, *, name: str | None = None) -> None:
-    """Write ``palette`` (uint8 ``(K, 3)``) atomically; the format follows the extension.
+    r"""Write ``palette`` (uint8 ``(K, 3)``) atomically; the format follows the extension.
 
-    ``.gpl`` gets ``Name: <name or file stem>`` and one ``R G B\\t#rrggbb`` line per colour,
+    ``.gpl`` gets ``Name: <name or file stem>`` and one ``R G B\t#rrggbb`` line per colour,
     ``.hex`` lower-case ``rrggbb`` lines, ``.pal`` JASC text, ``.png`` a ``K x 1`` strip.
     """
     if not isinstance(path, (str, os.PathLike)):
@@ -214,7 +214,7 @@ def save_palette(path: str | os.PathLike, palette: np.ndarray, *, name: str | No
     if ext == ".gpl":
         title = (name if name is not None else path.stem).replace("\n", " ")
         lines = ["GIMP Palette", f"Name: {title}", f"Columns: {min(len(palette), 16)}", "#"]
-        lines += [f"{r:3d} {g:3d} {b:3d}\t#{h}" for (r, g, b), h in zip(palette.tolist(), hexes)]
+        lines += [f"{r:3d} {g:3d} {b:3d}\t#{h}" for (r, g, b), h in zip(palette.tolist(), hexes, strict=True)]
         atomic_write_text(path, "\n".join(lines) + "\n")
     elif ext == ".hex":
         atomic_write_text(path, "\n".join(hexes) + "\n")

@@ -27,10 +27,10 @@ from postprocess.dither import dither_labels
 from postprocess.downsampling import (
     DESPECKLE_MAX_SHIFT,
     CellGrid,
-    despeckle,
     assign_labels,
-    clean_halftones,
     check_pixel_size,
+    clean_halftones,
+    despeckle,
     opaque_mask,
     reduce_cells,
     render,

@@ -243,7 +243,7 @@ def srgb_to_xyzn(rgb: np.ndarray, m: np.ndarray) -> np.ndarray:
 def xyzn_to_lab(xyz: np.ndarray, eps: float, kappa: float) -> np.ndarray:
     """White-normalised XYZ ``(N, 3)`` -> CIELAB: ``f(t) = cbrt(t)`` above ``eps``, else
     ``(kappa t + 16) / 116``; ``L* = 116 f(Y) - 16``, ``a* = 500 (f(X) - f(Y))``,
-    ``b* = 200 (f(Y) - f(Z))``. (The kernel takes the cube roots as an input.)"""
+    ``b* = 200 (f(Y) - f(Z))``. The kernel takes the cube roots as an input."""
     f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16.0) / 116.0)
     return np.stack([116.0 * f[:, 1] - 16.0, 500.0 * (f[:, 0] - f[:, 1]), 200.0 * (f[:, 1] - f[:, 2])], axis=1)
 
@@ -261,7 +261,7 @@ def lab_to_linear(lab: np.ndarray, m: np.ndarray, eps: float, kappa: float) -> n
 def linear_to_srgb(lin: np.ndarray, round_u8: bool) -> np.ndarray:
     """Linear sRGB in [0, 1] ``(N, 3)`` -> sRGB in [0, 255] (IEC 61966-2-1: ``12.92 v`` up to
     0.0031308, ``1.055 v^(1/2.4) - 0.055`` above), rounded and clipped to integers when
-    ``round_u8``. (The kernel takes the power ``max(v, 0.0031308)^(1/2.4)`` as an input.)"""
+    ``round_u8``. The kernel takes the power ``max(v, 0.0031308)^(1/2.4)`` as an input."""
     root = np.power(np.maximum(lin, 0.0031308), 1 / 2.4)
     e = 255.0 * np.where(lin <= 0.0031308, lin * 12.92, 1.055 * root - 0.055)
     return np.clip(np.rint(e), 0.0, 255.0) if round_u8 else e
@@ -461,11 +461,10 @@ def despeckle_labels(
                 if own in nbrs or len(nbrs) < min_neighbours or not nbrs:
                     continue
 
-                def cost(j: int) -> float:
-                    return float(((cells[y * w + x] - pal[j]) ** 2).sum())
-
-                pick = min(nbrs, key=cost)
-                if math.sqrt(cost(pick)) - math.sqrt(cost(own)) <= max_shift:
+                cell = cells[y * w + x]
+                cost = {j: float(((cell - pal[j]) ** 2).sum()) for j in (own, *nbrs)}
+                pick = min(nbrs, key=cost.__getitem__)
+                if math.sqrt(cost[pick]) - math.sqrt(cost[own]) <= max_shift:
                     out[y, x] = pick
                     changed = True
         if not changed:

@@ -71,7 +71,7 @@ def run_torchrun(script: Path, args: list[str], nproc: int, timeout: float = 300
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        raise AssertionError(f"torchrun timed out after {timeout} s:\n{out[-2000:]}\n{err[-2000:]}")
+        raise AssertionError(f"torchrun timed out after {timeout} s:\n{out[-2000:]}\n{err[-2000:]}") from None
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 

@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -273,7 +274,7 @@ def check_page(report: PageReport, per_row: int, min_rows: int) -> list[dict]:
     stats = []
     for row in rows.values():
         assert len(row) == per_row, row
-        for a, b in zip(row, row[1:]):  # side by side: same top edge, b starts right of a's right edge
+        for a, b in pairwise(row):  # side by side: same top edge, b starts right of a's right edge
             assert abs(a["top"] - b["top"]) < 1.0, (a, b)
             assert b["left"] >= a["right"], (a, b)
         for im in row:
@@ -324,7 +325,7 @@ def test_pixelize_page(browser, tmp_path):
     stats = check_page(report, per_row=2, min_rows=4)
     names = [Path(s["src"]).name for s in stats]
     assert names == ["astronaut.png"] * 2 + ["chelsea.png"] * 2 + ["coffee.png"] * 2 + ["rocket.png"] * 2
-    for photo, art in zip(stats[0::2], stats[1::2]):
+    for photo, art in zip(stats[0::2], stats[1::2], strict=True):
         assert "/inputs/" in photo["src"] and "/inputs/" not in art["src"]
         assert photo["std"] > 20 and art["std"] > 20  # real pictures, not blank boxes
         # the right box is pixel art drawn crisp: nearly all its screen pixels are palette colours

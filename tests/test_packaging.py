@@ -152,7 +152,10 @@ def test_makefile_venv_rule_builds_from_nothing():
         assert re.search(rf"^{target}:\s*\$\(STAMP\)\s*$", mk, re.M), f"`make {target}` must depend on the venv"
     assert _recipe(mk, "demo") == ["$(PY) pixelize.py --demo"]  # built-in photos and cartoons, both stages
     assert _recipe(mk, "gallery") == ["$(PY) benchmarks/make_gallery.py"]
-    assert any("-m pytest" in ln for ln in _recipe(mk, "test"))
+    test = _recipe(mk, "test")
+    lint = next(i for i, ln in enumerate(test) if ln == "$(PY) -m ruff check .")  # a lint finding fails make test
+    assert lint < next(i for i, ln in enumerate(test) if "-m pytest" in ln)
+    assert _recipe(mk, "lint") == ["$(PY) -m ruff check ."]
 
 
 def test_ci_runs_make_test():

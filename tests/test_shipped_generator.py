@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from util.samples import load_sample
-from util import pretrained
 from models.inference import load_generator
+from util import pretrained
 from util.checkpoint import load_state_dict_file
 from util.image import load_image, save_image
+from util.samples import load_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "stateDict" / "cartoon2pixel_G_A.pth"
@@ -70,7 +70,6 @@ def test_pixelize_pretrained_alias_runs_at_the_trained_scale(tmp_path, caplog):
 @pytest.mark.slow
 def test_fine_tuning_from_the_shipped_generator(tmp_path, tiny_dataset):
     import train
-
     from conftest import TINY_TRAIN
 
     flags = [f for f in TINY_TRAIN]

@@ -213,8 +213,8 @@ def test_unreadable_file_mid_run_saves_latest_then_reports_it(tiny_dataset, tmp_
 
 
 def test_skip_bad_images_drops_the_batch_and_goes_on(tiny_dataset, tmp_path, caplog):
-    from options.train_options import TrainOptions
     from engine.training import run_training
+    from options.train_options import TrainOptions
 
     bad = tiny_dataset / "trainA" / "img1_bad.png"  # sorted third: read in the middle of the epoch
     bad.write_text("not a picture")

@@ -96,7 +96,7 @@ class HTML:
         with self.doc:
             with tags.table(cls="row"):
                 with tags.tr():
-                    for im, txt, link in zip(ims, txts, links):
+                    for im, txt, link in zip(ims, txts, links, strict=True):
                         with tags.td(style=cell_style):
                             with tags.figure():
                                 with tags.a(href=_image_url(link)):

@@ -518,7 +518,8 @@ class Visualizer:
         page = HTML(self.web_dir, f"Experiment name = {self.name}", refresh=1)
         for n in range(epoch, -1, -1):
             names = [f"epoch{n:03d}_{label}.png" for label in labels]
-            present = [(name, label) for name, label in zip(names, labels) if (self.img_dir / name).is_file()]
+            present = [(name, label) for name, label in zip(names, labels, strict=True)
+                       if (self.img_dir / name).is_file()]
             if not present:
                 continue
             page.add_header(f"epoch [{n}]")
@@ -558,7 +559,7 @@ class Visualizer:
                      + "".join(rows) + "</table>")
             self.vis.text(table, win=str(self.display_id + 2), opts={"title": f"{self.name} labels"})
         else:
-            for k, (label, im) in enumerate(zip(labels, images)):
+            for k, (label, im) in enumerate(zip(labels, images, strict=True)):
                 self.vis.image(im, win=str(self.display_id + 1 + k), opts={"title": label})
 
     def _plot_losses(self) -> None:

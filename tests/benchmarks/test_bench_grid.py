@@ -1,7 +1,6 @@
 """bench_grid's classification of outcomes, its naive baseline and a two-post run."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from benchmarks import bench_grid

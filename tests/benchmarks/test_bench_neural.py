@@ -27,12 +27,12 @@ def test_cells_is_the_rounded_cell_mean():
 
 
 def test_features_outline_rate_colours_and_coverage():
-    f = dict(zip(FEATURE_NAMES, image_features(sprite())))
+    f = dict(zip(FEATURE_NAMES, image_features(sprite()), strict=True))
     assert len(FEATURE_NAMES) == len(image_features(sprite()))
     assert f["outline_rate"] == 1.0  # every border cell of the drawing is dark
     assert f["log2_colours"] == pytest.approx(np.log2(2) / 8)  # outline + fill
     assert f["coverage"] == pytest.approx(64 / 256)
-    no_outline = dict(zip(FEATURE_NAMES, image_features(sprite(outline=(200, 40, 40)))))
+    no_outline = dict(zip(FEATURE_NAMES, image_features(sprite(outline=(200, 40, 40))), strict=True))
     assert no_outline["outline_rate"] == 0.0 and no_outline["log2_colours"] == 0.0
     # histograms are normalised
     for prefix in ("L<", "C<", "step<", "hue"):

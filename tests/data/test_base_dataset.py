@@ -9,8 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data.base_dataset import (BaseDataset, DatasetImageError, get_params, get_transform, open_image,
-                               resized_size)
+from data.base_dataset import BaseDataset, DatasetImageError, get_params, get_transform, open_image, resized_size
 from util.image import ImageLoadError
 
 

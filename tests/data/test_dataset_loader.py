@@ -17,7 +17,7 @@ def _collect(loader):
 
 def _same(x, y):
     return len(x) == len(y) and all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2:] == b[2:]
-                                    for a, b in zip(x, y))
+                                    for a, b in zip(x, y, strict=True))
 
 
 def test_loader_batches_and_log(make_opt, unaligned_root, caplog):

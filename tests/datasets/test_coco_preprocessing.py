@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets.coco_preprocessing import (list_images, main, output_names, parse_colour, split_paths,
-                                         square_image)
+from datasets.coco_preprocessing import list_images, main, output_names, parse_colour, split_paths, square_image
 from util.image import load_image
 
 

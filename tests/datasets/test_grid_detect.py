@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets.grid_detect import (GridInfo, detect_grid, edge_profiles, flat_fraction, reduce_to_native,
-                                  split_fraction)
+from datasets.grid_detect import GridInfo, detect_grid, edge_profiles, flat_fraction, reduce_to_native, split_fraction
 from datasets.synthetic_posts import make_post
 
 #: Well-separated palette the test sprites draw from (pairwise distance >= 127 on some channel).

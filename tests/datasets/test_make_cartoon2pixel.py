@@ -9,8 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets.make_cartoon2pixel import (cartoon_image, cut_sprites, flatten_on_white, main, make_dataset, split_of,
-                                         sprite_image, sprite_reason)
+from datasets.make_cartoon2pixel import (
+    cartoon_image,
+    cut_sprites,
+    flatten_on_white,
+    main,
+    make_dataset,
+    split_of,
+    sprite_image,
+    sprite_reason,
+)
 from util.image import load_image, save_image
 
 ROOT = Path(__file__).resolve().parents[2]

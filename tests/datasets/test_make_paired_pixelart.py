@@ -80,8 +80,9 @@ def test_dataset_files_split_manifest_and_determinism(tmp_path):
 
 
 def test_pairs_load_in_the_aligned_dataset(tmp_path):
-    from data.aligned_dataset import AlignedDataset
     from argparse import Namespace
+
+    from data.aligned_dataset import AlignedDataset
 
     make_sheet(tmp_path / "s.png")
     mpp.make_dataset(tmp_path / "s.png", tmp_path / "out", size=64, cell=2, renders=1, seed=0, test_fraction=0.0)

@@ -12,9 +12,18 @@ from PIL import Image
 
 from datasets.coco_preprocessing import Rejected
 from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native
-from datasets.pixelart_extraction import (DEFAULT_MIN_CONFIDENCE, MIN_PARTIAL, background_colour,
-                                          extract_pixel_art, find_content_box, fit_to_canvas, main,
-                                          merge_similar_colours, restore_bled_cells, snap_bled_colours)
+from datasets.pixelart_extraction import (
+    DEFAULT_MIN_CONFIDENCE,
+    MIN_PARTIAL,
+    background_colour,
+    extract_pixel_art,
+    find_content_box,
+    fit_to_canvas,
+    main,
+    merge_similar_colours,
+    restore_bled_cells,
+    snap_bled_colours,
+)
 from datasets.synthetic_posts import make_post, score_extraction
 from util.image import load_image
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from conftest import ROOT, TINY_TRAIN, run_torchrun
+from engine.training import run_training
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
-from engine.training import run_training
 
 
 def train(dataset, ck, *extra, on_step=None, epoch_count_given=False):
@@ -57,7 +57,7 @@ def test_stop_after_epoch_one_and_resume_is_bit_identical(tiny_dataset, tmp_path
     assert_identical(weights(tmp_path / "a"), weights(tmp_path / "b"))
     sa = load_checkpoint(tmp_path / "a" / "run" / "latest_state.pth")
     sb = load_checkpoint(tmp_path / "b" / "run" / "latest_state.pth")
-    for opt_a, opt_b in zip(sa["model"]["optimizers"], sb["model"]["optimizers"]):
+    for opt_a, opt_b in zip(sa["model"]["optimizers"], sb["model"]["optimizers"], strict=True):
         for k in opt_a["state"]:
             assert torch.equal(opt_a["state"][k]["exp_avg"], opt_b["state"][k]["exp_avg"])
     assert sa["model"]["schedulers"] == sb["model"]["schedulers"]
@@ -220,8 +220,8 @@ def test_resuming_a_finished_run_without_more_epochs_is_a_flag_error(tiny_datase
 
 def _untrained_checkpoint(dataset, ck, *extra):
     """latest_net_*.pth of an untrained model plus its training state, without training."""
-    from models import create_model
     from engine.training import Progress, save_checkpoint
+    from models import create_model
 
     opt = TrainOptions().parse(["--dataroot", str(dataset), "--checkpoints_dir", str(ck), "--name", "run",
                                 *TINY_TRAIN, *extra], save=False)

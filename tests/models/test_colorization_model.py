@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from engine.training import run_training
 from options.test_options import TestOptions
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
 from util.image import save_image, to_uint8
-from engine.training import run_training
 
 _spec = importlib.util.spec_from_file_location("_pix2pix_tests", Path(__file__).with_name("test_pix2pix_model.py"))
 p2p = importlib.util.module_from_spec(_spec)
@@ -58,7 +58,6 @@ def test_wrong_channels_or_direction_is_a_one_line_error(colour, tmp_path, capsy
     import re
 
     import train as train_cli
-
     from models import create_model
 
     with pytest.raises(ValueError, match=match):

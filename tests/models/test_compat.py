@@ -14,8 +14,13 @@ import pytest
 import torch
 from torch import nn
 
-from models.compat import (clean_state_dict, infer_generator_config, load_into, remap_resnet_dropout,
-                           strip_wrapper_prefixes)
+from models.compat import (
+    clean_state_dict,
+    infer_generator_config,
+    load_into,
+    remap_resnet_dropout,
+    strip_wrapper_prefixes,
+)
 from models.networks import GENERATORS, ResnetGenerator, define_D, define_G, get_norm_layer
 from util.checkpoint import load_state_dict_file
 

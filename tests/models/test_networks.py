@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections import OrderedDict
+from itertools import pairwise
 from types import SimpleNamespace
 
 import pytest
@@ -16,10 +17,26 @@ import torch
 from torch import nn
 
 from models import networks
-from models.networks import (DISCRIMINATORS, GAN_MODES, GENERATORS, INIT_TYPES, LR_POLICIES, NORMS, GANLoss,
-                             NLayerDiscriminator, PixelDiscriminator, ResnetGenerator, UnetGenerator,
-                             cal_gradient_penalty, define_D, define_G, get_norm_layer, get_scheduler, init_weights,
-                             required_multiple)
+from models.networks import (
+    DISCRIMINATORS,
+    GAN_MODES,
+    GENERATORS,
+    INIT_TYPES,
+    LR_POLICIES,
+    NORMS,
+    GANLoss,
+    NLayerDiscriminator,
+    PixelDiscriminator,
+    ResnetGenerator,
+    UnetGenerator,
+    cal_gradient_penalty,
+    define_D,
+    define_G,
+    get_norm_layer,
+    get_scheduler,
+    init_weights,
+    required_multiple,
+)
 
 BN_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
@@ -432,7 +449,7 @@ def test_init_weights_is_reproducible_with_a_generator():
     a = define_G(3, 3, 4, "resnet_6blocks", "batch", generator=torch.Generator().manual_seed(7))
     b = define_G(3, 3, 4, "resnet_6blocks", "batch", generator=torch.Generator().manual_seed(7))
     c = define_G(3, 3, 4, "resnet_6blocks", "batch", generator=torch.Generator().manual_seed(8))
-    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
     assert not torch.equal(a.model[1].weight, c.model[1].weight)
     assert abs(float(a.model[1].weight.detach().std()) - 0.02) < 0.005
@@ -574,7 +591,7 @@ def test_cosine_spans_all_epochs_and_never_rises():
     total = 8
     assert lrs[:8] == pytest.approx([0.5 * (1 + math.cos(math.pi * k / total)) for k in range(8)])
     assert lrs[8:] == pytest.approx([0.0] * 4, abs=1e-12)
-    assert all(b <= a + 1e-12 for a, b in zip(lrs, lrs[1:]))
+    assert all(b <= a + 1e-12 for a, b in pairwise(lrs))
     assert lrs[4] > 0.1  # the LR is still substantial after n_epochs (reference: T_max = n_epochs)
     assert _epoch_lrs(_opt(lr_policy="cosine", n_epochs=4, n_epochs_decay=4, epoch_count=5), 4) == \
         pytest.approx(lrs[4:8])

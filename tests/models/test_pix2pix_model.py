@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from conftest import ROOT, run_torchrun
+from engine.training import run_training
 from models.networks import define_G
 from options.test_options import TestOptions
 from options.train_options import TrainOptions
 from util.checkpoint import load_checkpoint, load_state_dict_file
 from util.image import save_image
-from engine.training import run_training
 
 _spec = importlib.util.spec_from_file_location("_reference_layouts", Path(__file__).with_name("test_networks.py"))
 layouts = importlib.util.module_from_spec(_spec)
@@ -218,7 +218,7 @@ def test_sigint_mid_epoch_then_resume_is_bit_identical(aligned, tmp_path):
     assert_identical(weights(tmp_path / "a"), weights(tmp_path / "b"))
     sa = load_checkpoint(tmp_path / "a" / "run" / "latest_state.pth")
     sb = load_checkpoint(tmp_path / "b" / "run" / "latest_state.pth")
-    for opt_a, opt_b in zip(sa["model"]["optimizers"], sb["model"]["optimizers"]):
+    for opt_a, opt_b in zip(sa["model"]["optimizers"], sb["model"]["optimizers"], strict=True):
         for k in opt_a["state"]:
             assert torch.equal(opt_a["state"][k]["exp_avg"], opt_b["state"][k]["exp_avg"])
     assert sa["model"]["schedulers"] == sb["model"]["schedulers"]

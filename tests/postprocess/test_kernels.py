@@ -358,7 +358,7 @@ def test_reduce_cells_u8_matches_reference_exactly(rng, p):
     got = K.reduce_cells_u8(img, p)
     ref = R.reduce_cells(img, p)
     assert got[0].shape == (-(-37 // p), -(-29 // p), 3)
-    for a, b in zip(got, ref[:4]):
+    for a, b in zip(got, ref[:4], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -377,7 +377,7 @@ def test_reduce_cells_weighted_matches_reference(rng, p):
     wt[rng.random((21, 19)) < 0.2] = 0.0
     got = K.reduce_cells_weighted(img, wt, p)
     ref = R.reduce_cells(img, p, wt)
-    for a, b in zip(got, ref):
+    for a, b in zip(got, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
     if p == 8:
         assert got[0][0, 0].tolist() == [0.0, 0.0, 0.0] and got[3][0, 0] == 0.0 and got[4][0, 0] == 0.0
@@ -386,7 +386,7 @@ def test_reduce_cells_weighted_matches_reference(rng, p):
 def test_reduce_cells_weighted_with_unit_weights_is_reduce_cells_u8(rng):
     img = rng.integers(0, 256, (21, 19, 3), dtype=np.uint8)
     got = K.reduce_cells_weighted(img, np.ones((21, 19), np.float32), 4)
-    for a, b in zip(got[:4], K.reduce_cells_u8(img, 4)):
+    for a, b in zip(got[:4], K.reduce_cells_u8(img, 4), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
@@ -433,7 +433,7 @@ def test_centre_window_means_match_reference(rng, p, weighted):
         weight[rng.random((21, 19)) < 0.3] = 0.0  # transparent pixels are left out of the range too
     weight_arg = weight if weighted else np.zeros((1, 1), np.float32)
     got = K.centre_window_means(rgb, weight_arg, weighted, p)
-    for a, b in zip(got, R.centre_window_means(rgb, p, weight)):
+    for a, b in zip(got, R.centre_window_means(rgb, p, weight), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
 
 

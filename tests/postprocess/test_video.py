@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def test_static_noisy_scene_does_not_flicker():
     frames = (noisy(scene(), rng) for _ in range(12))
     outs = list(pixelize_frames(frames, pixel_size=8, n_colors=8, on_shot=shots.append))
     assert [s.reason for s in shots] == ["first"]
-    assert max(changed_cell_rate(a, b) for a, b in zip(outs, outs[1:])) == 0.0
+    assert max(changed_cell_rate(a, b) for a, b in pairwise(outs)) == 0.0
     pal = set(map(tuple, shots[0].palette.tolist()))
     assert all(set(map(tuple, o.reshape(-1, 3).tolist())) <= pal for o in outs)
 
@@ -78,7 +79,7 @@ def test_fixed_palette_without_hysteresis_equals_per_frame_pipeline():
     rng = np.random.default_rng(4)
     frames = [noisy(scene(), rng) for _ in range(3)]
     outs = list(pixelize_frames(frames, pixel_size=8, palette=pal, hysteresis=0.0))
-    for f, o in zip(frames, outs):
+    for f, o in zip(frames, outs, strict=True):
         np.testing.assert_array_equal(o, pixelize_image(f, pixel_size=8, palette=pal))
 
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from util.image import (ImageLoadError, is_image_file, load_image, save_image, to_pil, to_rgb, to_tensor,
-                        to_uint8)
+from util.image import ImageLoadError, is_image_file, load_image, save_image, to_pil, to_rgb, to_tensor, to_uint8
 
 
 def test_uint8_tensor_round_trip_is_identity_for_every_value():

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from util.image import (LAB_AB_SCALE, LAB_L_SCALE, lab_tensors_to_rgb, lab_to_rgb, lab_to_rgb_float, rgb_to_lab,
-                        to_lab_tensors, to_uint8)
+from util.image import (
+    LAB_AB_SCALE,
+    LAB_L_SCALE,
+    lab_tensors_to_rgb,
+    lab_to_rgb,
+    lab_to_rgb_float,
+    rgb_to_lab,
+    to_lab_tensors,
+    to_uint8,
+)
 
 
 @pytest.mark.parametrize("rgb, lab", [

@@ -55,7 +55,7 @@ def test_swap_rate_is_about_half_and_batches_keep_shape():
         batch = torch.cat([_img(v) for v in range(start, start + 8)])
         out = pool.query(batch)
         assert out.shape == batch.shape
-        swapped += sum(a != b for a, b in zip(_ids(out), range(start, start + 8)))
+        swapped += sum(a != b for a, b in zip(_ids(out), range(start, start + 8), strict=True))
     assert 0.45 < swapped / 2000 < 0.55
 
 
