@@ -18,6 +18,15 @@ import pytest
 from PIL import Image
 
 
+def smooth_photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
+    """A smooth colourful uint8 test image with a flat red block and a little noise (the postprocess tests' photo)."""
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    img = np.stack([200 * xx + 30, 180 * yy + 20, 120 + 80 * np.sin(6 * xx * yy)], axis=-1)
+    img[h // 4 : h // 2, w // 4 : w // 2] = (220, 40, 40)
+    img += np.random.default_rng(seed).normal(0, 3, img.shape)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
 def make_unaligned_dataset(root: Path, n: int = 4, size: tuple[int, int] = (36, 40), seed: int = 0) -> Path:
     """trainA/trainB/testA/testB with ``n`` small random-but-structured PNGs each."""
     from util.image import save_image

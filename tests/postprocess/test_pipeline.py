@@ -5,18 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import smooth_photo
 from postprocess import load_palette, pixelize_image, pixelize_image_with_palette, save_palette, upscale
 from postprocess.color import delta_e00, lab_chroma, srgb_to_lab
 from postprocess.metrics import grid_conformity
 
-
-def photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
-    """A smooth colourful test image with a few objects."""
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    img = np.stack([200 * xx + 30, 180 * yy + 20, 120 + 80 * np.sin(6 * xx * yy)], axis=-1)
-    img[h // 4 : h // 2, w // 4 : w // 2] = (220, 40, 40)
-    img += np.random.default_rng(seed).normal(0, 3, img.shape)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+photo = smooth_photo
 
 
 def colours(img: np.ndarray) -> set:

@@ -9,6 +9,7 @@ import pytest
 
 import options.choices
 import postprocess.settings as settings_module
+from conftest import smooth_photo
 from postprocess import (
     PixelArtSettings,
     pixelize_frames,
@@ -21,13 +22,7 @@ from postprocess.color import lab_chroma, srgb_to_lab
 PAL = np.array([[0, 0, 0], [255, 255, 255], [200, 40, 40], [40, 40, 200]], np.uint8)
 
 
-def photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
-    """A smooth colourful image with a flat red block and a little noise."""
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    img = np.stack([200 * xx + 30, 180 * yy + 20, 120 + 80 * np.sin(6 * xx * yy)], axis=-1)
-    img[h // 4 : h // 2, w // 4 : w // 2] = (220, 40, 40)
-    img += np.random.default_rng(seed).normal(0, 3, img.shape)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+photo = smooth_photo
 
 
 # ---------------------------------------------------------------- defaults and names
