@@ -7,6 +7,10 @@ Conventions (see DESIGN.md):
 
 Every conversion rounds and clips on the way back to ``uint8`` and handles whole
 batches; nothing else in the project does ``(x + 1) / 2 * 255``.
+
+Part of the bottom layer, and torch-free at import: the tensor conversions import torch when they
+are called, so ``postprocess`` reads and writes files through this module (and ``util.fileio``)
+without loading torch (``tests/postprocess/test_pipeline.py`` checks it).
 """
 from __future__ import annotations
 
