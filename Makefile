@@ -17,7 +17,8 @@ $(STAMP): requirements.txt pyproject.toml
 	@echo "installing requirements into $(VENV) (first time takes a few minutes)"
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
 	$(PY) -m pip install -q --no-build-isolation -r requirements.txt
-	$(PY) -m pip install -q --no-build-isolation --no-deps -e .
+	@# setuptools' generic notice about editable installs is silenced: the project's packages have distinct names
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q --no-build-isolation --no-deps -e .
 	$(PY) -m pip check
 	@echo "compiling the postprocess kernels (once, about 15 s)"
 	$(PY) -m postprocess.warmup
