@@ -16,27 +16,22 @@ from typing import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, run the test loop, print where the page is; returns the exit status."""
-    from engine.evaluation import run_test
-    from options.test_options import TestOptions
-    from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_OK, FlagError, error, setup_logging
-    from util.image import ImageLoadError
+    from util.cli import exit_status
 
     args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        setup_logging("--verbose" in args)  # before parsing: parse() may log (e.g. the CPU fallback)
-        options = TestOptions()
-        try:
-            opt = options.parse(args, save=False)
-        except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message printed)
-            return stop.code if isinstance(stop.code, int) else EXIT_BAD_FLAGS
-        setup_logging(opt.verbose)
-        result = run_test(opt, on_start=lambda: options.save_options(opt, options.parser))
-    except FlagError as err:
-        error(str(err))
-        return EXIT_BAD_FLAGS
-    except (ValueError, ImageLoadError, OSError) as err:
-        error(str(err))
-        return EXIT_FAILED
+    return exit_status(lambda: _test(args))
+
+
+def _test(args: list[str]) -> int:
+    from engine.evaluation import run_test
+    from options.test_options import TestOptions
+    from util.cli import EXIT_FAILED, EXIT_OK, setup_logging
+
+    setup_logging("--verbose" in args)  # before parsing: parse() may log (e.g. the CPU fallback)
+    options = TestOptions()
+    opt = options.parse(args, save=False)
+    setup_logging(opt.verbose)
+    result = run_test(opt, on_start=lambda: options.save_options(opt, options.parser))
     failed = f"{len(result.failed)} failed (see the 'failed:' lines above)" if result.failed else "0 failed"
     print(f"results: {result.web_dir / 'index.html'} ({result.done} done, {failed})")
     return EXIT_FAILED if result.failed else EXIT_OK

@@ -18,40 +18,36 @@ from typing import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, train, and return the exit status (see the module docstring)."""
-    from engine.training import run_training
-    from options.train_options import TrainOptions
     from util import dist
-    from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_OK, FlagError, error, setup_logging
-    from util.image import ImageLoadError
+    from util.cli import exit_status
 
     args = list(sys.argv[1:] if argv is None else argv)
     dist.init_distributed()
-    main_rank = dist.is_main()
     try:
-        setup_logging("--verbose" in args)  # before parsing: parse() may log (e.g. the CPU fallback)
-        options = TrainOptions()
-        try:
-            opt = options.parse(args, save=False)
-        except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message printed)
-            return stop.code if isinstance(stop.code, int) else EXIT_BAD_FLAGS
-        setup_logging(opt.verbose)
-        if dist.is_main():
-            print(options.format_options(opt))
-
-        def save_options() -> None:
-            if dist.is_main():
-                options.save_options(opt, options.parser)
-
-        result = run_training(opt, epoch_count_given="epoch_count" in options.explicit_flags, on_start=save_options)
-    except FlagError as err:
-        error(str(err))
-        return EXIT_BAD_FLAGS
-    except (ValueError, ImageLoadError, OSError) as err:
-        error(str(err))
-        return EXIT_FAILED
+        return exit_status(lambda: _train(args))
     finally:
         dist.cleanup()
-    if main_rank:
+
+
+def _train(args: list[str]) -> int:
+    from engine.training import run_training
+    from options.train_options import TrainOptions
+    from util import dist
+    from util.cli import EXIT_OK, setup_logging
+
+    setup_logging("--verbose" in args)  # before parsing: parse() may log (e.g. the CPU fallback)
+    options = TrainOptions()
+    opt = options.parse(args, save=False)
+    setup_logging(opt.verbose)
+    if dist.is_main():
+        print(options.format_options(opt))
+
+    def save_options() -> None:
+        if dist.is_main():
+            options.save_options(opt, options.parser)
+
+    result = run_training(opt, epoch_count_given="epoch_count" in options.explicit_flags, on_start=save_options)
+    if dist.is_main():
         where = f"{opt.checkpoints_dir}/{opt.name}"
         if result.stopped_by:
             print(f"stopped by {result.stopped_by}; saved {where}/latest_*. Resume: add --continue_train to the "

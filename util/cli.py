@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Callable
 
 from util import dist
 
@@ -49,3 +50,23 @@ def setup_logging(verbose: bool = False) -> None:
 def error(message: str) -> None:
     """Print ``error: <message>`` on stderr (the one form every CLI uses)."""
     print(f"error: {message}", file=sys.stderr)
+
+
+def exit_status(job: Callable[[], int]) -> int:
+    """Run ``job`` (a CLI's body, returning its own status) and apply the policy to what it raises.
+
+    ``SystemExit`` from argparse keeps its code (0 for ``--help``, 2 for a refused flag, whose
+    message argparse printed); :class:`FlagError` prints one ``error:`` line and gives
+    :data:`EXIT_BAD_FLAGS`; any other ``ValueError`` (an unreadable image included) or ``OSError``
+    prints one ``error:`` line and gives :data:`EXIT_FAILED`. Anything else is a bug and propagates.
+    """
+    try:
+        return job()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else EXIT_BAD_FLAGS
+    except FlagError as err:
+        error(str(err))
+        return EXIT_BAD_FLAGS
+    except (ValueError, OSError) as err:
+        error(str(err))
+        return EXIT_FAILED
