@@ -19,7 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the pixelize job; returns the exit status (:mod:`util.cli`)."""
     from options import pixelize_options
     from util import dist
-    from util.cli import EXIT_INTERRUPTED, setup_logging
+    from util.cli import EXIT_INTERRUPTED, exit_status, setup_logging
 
     opt = pixelize_options.parse(argv)
     setup_logging(opt.verbose)
@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.setNumThreads(1)  # parallelism comes from --workers; nested OpenCV pools would oversubscribe the cores
     dist.init_distributed()
     try:
-        return _run(opt)
+        return exit_status(lambda: _run(opt))
     except KeyboardInterrupt:  # before or after the run itself (which reports its own summary)
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -43,25 +43,17 @@ def _run(opt) -> int:
     from engine.jobs import check_writable
     from options import pixelize_options
     from util import dist
-    from util.cli import EXIT_BAD_FLAGS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, FlagError, error
+    from util.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, error
 
-    try:
-        settings = engine.settings_from_options(opt)
-        plan = engine.plan(opt, settings)
-    except FlagError as err:
-        error(str(err))
-        return EXIT_BAD_FLAGS
+    settings = engine.settings_from_options(opt)  # FlagError (exit status 2) before anything is written
+    plan = engine.plan(opt, settings)
     jobs, ignored, pixelizer = plan.jobs, plan.ignored, plan.pixelizer
     if not jobs:
         shown = f" (ignored {len(ignored)} file(s) that are neither images nor videos, e.g. {ignored[0]})" \
             if ignored else ""
         error(f"nothing to process: --input {' '.join(opt.input)} holds no image or video{shown}")
         return EXIT_FAILED
-    try:
-        pixelizer.generator = engine.load_generator_stage(opt)
-    except FlagError as err:
-        error(str(err))
-        return EXIT_BAD_FLAGS
+    pixelizer.generator = engine.load_generator_stage(opt)
     main_rank = dist.is_main()
     if main_rank:
         if pixelizer.generator is None:
