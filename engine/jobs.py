@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from util.fileio import is_temp_file
 from util.image import is_image_file, load_image
 from util.samples import SAMPLE_PHOTOS, SAMPLES, is_cartoon, load_sample
 
@@ -43,15 +43,6 @@ class Job:
 def is_video_file(path: str | os.PathLike) -> bool:
     """True when ``path`` has a video extension (any case); GIFs count as videos."""
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
-
-
-#: Hidden temporary files of an interrupted atomic write (``util.fileio.atomic_path``): ``.name.XXXX.tmp.png``.
-_TEMP_FILE = re.compile(r"^\..+\.tmp(\.[^.]*)+$")
-
-
-def is_temp_file(path: str | os.PathLike) -> bool:
-    """True for the hidden temporary files an interrupted atomic write leaves (``.a.k3j1.tmp.png``)."""
-    return bool(_TEMP_FILE.match(Path(path).name))
 
 
 def _walk(root: Path, exclude: Path | None) -> list[Path]:

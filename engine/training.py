@@ -30,7 +30,6 @@ import contextlib
 import logging
 import math
 import random
-import re
 import signal
 import time
 import warnings
@@ -48,6 +47,7 @@ from models.base_model import unwrap
 from util import dist
 from util.checkpoint import CheckpointError, load_checkpoint, save_state_dict
 from util.cli import FlagError
+from util.fileio import TEMP_NAME
 from util.image import ImageLoadError
 from util.visualizer import MissingDependencyError, Visualizer
 
@@ -58,8 +58,9 @@ STATE_VERSION = 1
 #: Flags that define the learning-rate schedule; saved in the snapshot to report changes on resume.
 SCHEDULE_FLAGS = ("lr_policy", "lr", "n_epochs", "n_epochs_decay", "lr_decay_iters")
 
-#: Hidden temporary files of util.fileio.atomic_path (``.<stem>.<random>.tmp<ext>``).
-_TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp\.(pth|txt|json|html|png)$")
+#: Extensions of the files a run writes (checkpoints, logs, options, pages, images): the only
+#: temporary files (``util.fileio.TEMP_NAME``) the cleaner removes from a run folder.
+_RUN_FILE_SUFFIXES = frozenset({".pth", ".txt", ".json", ".html", ".png"})
 
 
 # --------------------------------------------------------------------------- RNG state
@@ -358,7 +359,8 @@ def clean_stale_temp_files(folder: Path) -> list[Path]:
         if not where.is_dir():
             continue
         for path in where.iterdir():
-            if _TEMP_FILE.match(path.name) and path.is_file():
+            temp = TEMP_NAME.match(path.name)
+            if temp is not None and temp["suffix"] in _RUN_FILE_SUFFIXES and path.is_file():
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed.append(path)

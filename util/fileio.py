@@ -3,9 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+#: The names :func:`atomic_path` gives its temporary files: ``.<stem>.<random>.tmp<suffix>`` (the
+#: suffix may hold several extensions, e.g. ``.mux.mp4``).
+TEMP_NAME = re.compile(r"^\.(?P<stem>.+)\.(?P<random>[A-Za-z0-9_]+)\.tmp(?P<suffix>(\.[^.]+)*)$")
+
+
+def is_temp_file(path: str | os.PathLike) -> bool:
+    """True for a temporary file of :func:`atomic_path` (``.a.k3j1.tmp.png``), which an interrupted write leaves."""
+    return TEMP_NAME.match(Path(path).name) is not None
 
 
 @contextlib.contextmanager

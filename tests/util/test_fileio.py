@@ -39,3 +39,18 @@ def test_failure_keeps_the_old_file_and_no_temp(tmp_path):
             raise RuntimeError("boom")
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["x.png"]
+
+
+def test_temp_files_are_recognised_by_the_names_atomic_path_gives_them(tmp_path):
+    from util.fileio import TEMP_NAME, atomic_path, is_temp_file
+
+    seen = []
+    for name, suffix in (("a.png", None), ("clip.mp4", ".mux.mp4"), ("notes", None)):
+        with atomic_path(tmp_path / name, suffix=suffix) as tmp:
+            seen.append(tmp.name)
+            tmp.write_bytes(b"x")
+    assert all(is_temp_file(name) for name in seen)
+    assert [TEMP_NAME.match(name)["suffix"] for name in seen] == [".png", ".mux.mp4", ""]
+    assert TEMP_NAME.match(seen[0])["stem"] == "a"
+    for other in (".hidden.png", ".a.tmp", "a.k3j1.tmp.png", ".b.tmp.png", "x.png"):
+        assert not is_temp_file(other), other
