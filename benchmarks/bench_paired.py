@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import numpy as np  # noqa: E402
 
-AGREE_DE = 5.0
+from benchmarks.bench_artist import AGREE_DE, pixeloe_method  # noqa: E402 (the artist benchmark's measure)
+
 MAX_COLOURS = 16
 
 
@@ -92,28 +93,6 @@ def make_generator(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     def run(img: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return to_uint8(run_padded(net, to_tensor(img), multiple))[0]
-
-    return run
-
-
-def pixeloe_method() -> Callable | None:
-    """PixelOE as a method of the benchmark, or None when it is not installed."""
-    try:
-        from pixeloe.torch.pixelize import pixelize as oe_pixelize  # type: ignore
-    except ImportError:
-        return None
-    import logging
-
-    import torch
-
-    logging.getLogger("PixelOE").setLevel(logging.ERROR)
-
-    def run(img: np.ndarray, cell: int, k: int) -> np.ndarray:
-        x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
-        with torch.no_grad():
-            y = oe_pixelize(x, pixel_size=cell, do_quant=True, num_colors=k, dither_mode="none",
-                            no_post_upscale=True, backend="torch")
-        return (y[0].permute(1, 2, 0).clamp(0, 1) * 255.0).round().byte().numpy()
 
     return run
 

@@ -13,10 +13,7 @@ import torch.nn.functional as F
 
 from models import networks
 from models.base_model import BaseModel
-
-#: Smallest side given to a generator: the ResNet blocks reflect-pad by 1 px after two stride-2
-#: downsamplings, which needs at least 2 px there (8 px at the input).
-MIN_SIDE = 8
+from models.inference import MIN_SIDE
 
 
 def pad_tiny(x: torch.Tensor, min_side: int = MIN_SIDE) -> torch.Tensor:
