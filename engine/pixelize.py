@@ -100,7 +100,7 @@ class Pixelizer:
         if stylised is None:
             return image
         stylised = guide_stylised(stylised, to_rgb(image), self.opt.pixel_size, color_match=bool(self.opt.color_match),
-                                  keep_white=bool(getattr(self.opt, "keep_white", False)))
+                                  keep_white=bool(self.opt.keep_white))
         if image.shape[2] == 4:
             return np.concatenate([stylised, image[..., 3:]], axis=2)
         return stylised
@@ -130,7 +130,7 @@ class Pixelizer:
         paths = [out] + [out.with_suffix(f".{fmt}") for fmt in self.opt.save_palette]
         if job.kind == "image":
             paths.append(self.out_dir / "inputs" / job.rel.with_suffix(".png"))
-            if getattr(self.opt, "compare", False):
+            if self.opt.compare:
                 paths.append(self.alone_path(job))
         else:
             stem = job.rel.as_posix().replace("/", "__")
@@ -184,7 +184,7 @@ class Pixelizer:
         self.save_display(out_path, native, image.shape[:2], cell)
         self._save_palette(palette, out_path)
         alone = None
-        if stylised is not None and getattr(self.opt, "compare", False):
+        if stylised is not None and self.opt.compare:
             alone = self.alone_path(job)
             native_alone = postprocess.pixelize_image(image, settings)
             self.save_display(alone, native_alone, image.shape[:2], cell)
@@ -215,7 +215,7 @@ class Pixelizer:
 
         def load(job: Job) -> tuple[Job, np.ndarray | None, str]:
             try:
-                return job, load_source(job, self.opt.keep_alpha, getattr(self.opt, "max_pixels", None)), ""
+                return job, load_source(job, self.opt.keep_alpha, self.opt.max_pixels), ""
             except ImageLoadError as err:
                 return job, None, err.reason
             except Exception as err:  # noqa: BLE001 - report any decoder failure by path, keep going
@@ -281,7 +281,7 @@ class Pixelizer:
         from util import video  # imported here: opening videos is the only user of its codecs
 
         out_path = self.output_path(job)
-        reader = video.open_video(job.source, getattr(self.opt, "max_pixels", None))
+        reader = video.open_video(job.source, self.opt.max_pixels)
         stem = job.rel.as_posix().replace("/", "__")
         preview_in = self.out_dir / "previews" / f"{stem}_input.png"
         preview_out = self.out_dir / "previews" / f"{stem}.png"
