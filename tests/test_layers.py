@@ -103,8 +103,6 @@ def test_imports_go_down_the_layers(module, path):
 def test_postprocess_and_option_names_need_no_torch(module, path):
     """postprocess is plain numpy/OpenCV; options defines names a torch-free pixelize uses."""
     torch_imports = {n for n in imports_of(path, module) if n.split(".")[0] == "torch"}
-    if module in ("options.base_options",):  # its device checks run only for train/test, which load torch anyway
-        return
     assert not torch_imports, f"{module} imports {sorted(torch_imports)}"
 
 
