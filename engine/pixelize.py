@@ -400,12 +400,16 @@ def settings_from_options(opt) -> postprocess.PixelArtSettings:
             saturation=opt.saturation, contrast=opt.contrast, outline=0.0 if opt.outline is None else opt.outline,
             keep_alpha=opt.keep_alpha, seed=opt.seed).validate()
     except (TypeError, ValueError) as err:
-        flags = {"pixel_size", "n_colors", "palette", "dither", "saturation", "contrast", "outline", "keep_alpha",
-                 "seed"}
-        named = next((f"--{name}" for name in flags if f"`{name}`" in str(err)), None)
-        if named == "--palette" and opt.palette and opt.palette not in str(err):
-            named = f"--palette {opt.palette}"
-        raise FlagError(f"{named}: {err}" if named else str(err)) from err
+        text = str(err)
+        if opt.palette and text.startswith(str(opt.palette)):  # the palette file: "<file>: <what is wrong>"
+            raise FlagError(f"--palette {text}; give a .gpl, .hex, .pal or .png palette file") from err
+        named = next((name for name in _SETTING_FLAGS if f"`{name}`" in text), None)
+        raise FlagError(f"--{named}: {text}" if named else text) from err
+
+
+#: The pixelize flags that fill :class:`postprocess.PixelArtSettings` (same names as its fields).
+_SETTING_FLAGS = ("pixel_size", "n_colors", "palette", "dither", "saturation", "contrast", "outline", "keep_alpha",
+                  "seed")
 
 
 def plan(opt, settings: postprocess.PixelArtSettings | None = None) -> Plan:
