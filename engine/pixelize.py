@@ -400,16 +400,10 @@ def settings_from_options(opt) -> postprocess.PixelArtSettings:
             saturation=opt.saturation, contrast=opt.contrast, outline=0.0 if opt.outline is None else opt.outline,
             keep_alpha=opt.keep_alpha, seed=opt.seed).validate()
     except (TypeError, ValueError) as err:
-        text = str(err)
-        if opt.palette and text.startswith(str(opt.palette)):  # the palette file: "<file>: <what is wrong>"
-            raise FlagError(f"--palette {text}; give a .gpl, .hex, .pal or .png palette file") from err
-        named = next((name for name in _SETTING_FLAGS if f"`{name}`" in text), None)
-        raise FlagError(f"--{named}: {text}" if named else text) from err
-
-
-#: The pixelize flags that fill :class:`postprocess.PixelArtSettings` (same names as its fields).
-_SETTING_FLAGS = ("pixel_size", "n_colors", "palette", "dither", "saturation", "contrast", "outline", "keep_alpha",
-                  "seed")
+        setting = getattr(err, "setting", None)  # the field the record refused; pixelize's flag has its name
+        if setting == "palette" and str(err).startswith(str(opt.palette)):  # the file: "<file>: <what is wrong>"
+            raise FlagError(f"--palette {err}; give a .gpl, .hex, .pal or .png palette file") from err
+        raise FlagError(f"--{setting}: {err}" if setting else str(err)) from err
 
 
 def plan(opt, settings: postprocess.PixelArtSettings | None = None) -> Plan:

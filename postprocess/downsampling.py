@@ -86,14 +86,15 @@ class CellGrid(NamedTuple):
     side: np.ndarray
 
 
-def check_pixel_size(pixel_size: int, shape: tuple[int, ...]) -> int:
-    """Validate ``pixel_size`` against an image shape ``(H, W, ...)``; returns it as int."""
+def check_pixel_size(pixel_size: int, shape: tuple[int, ...] | None = None) -> int:
+    """Validate ``pixel_size`` (an int ``>= 1``, and at most the short side of an image ``shape``
+    ``(H, W, ...)`` when one is given); returns it as int."""
     if isinstance(pixel_size, bool) or not isinstance(pixel_size, (int, np.integer)):
         raise TypeError(f"`pixel_size` must be an int, got {type(pixel_size).__name__} ({pixel_size!r})")
     pixel_size = int(pixel_size)
     if pixel_size < 1:
         raise ValueError(f"`pixel_size` must be >= 1, got {pixel_size}")
-    if pixel_size > min(shape[0], shape[1]):
+    if shape is not None and pixel_size > min(shape[0], shape[1]):
         raise ValueError(
             f"`pixel_size`={pixel_size} is larger than the image ({shape[0]}x{shape[1]}); "
             f"use a pixel_size <= {min(shape[0], shape[1])}"

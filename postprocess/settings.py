@@ -18,14 +18,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from options.choices import DitherMode
 from postprocess.color import check_factor
 from postprocess.dither import check_dither
-from postprocess.downsampling import check_alpha_threshold, check_palette
+from postprocess.downsampling import check_alpha_threshold, check_palette, check_pixel_size
 from postprocess.palette_gen import check_n_colors, check_seed
 from postprocess.palette_io import load_palette
 
@@ -92,26 +92,25 @@ class PixelArtSettings:
         Raises:
             TypeError: a field of the wrong type; the message names it in backticks.
             ValueError: a field out of range, or both ``n_colors`` and ``palette`` given.
+
+            Either error carries the field's name as ``err.setting`` (e.g. ``"palette"`` for a
+            palette file that cannot be read), so a caller can name its own flag for it.
         """
-        pixel_size = _check_pixel_size(self.pixel_size)
-        n_colors = check_n_colors(self.n_colors)
-        seed = check_seed(self.seed)
-        dither = check_dither(self.dither)
-        saturation = check_factor(self.saturation, "saturation")
-        contrast = check_factor(self.contrast, "contrast")
-        outline = check_factor(self.outline, "outline")
-        if outline > 1.0:
-            raise ValueError(f"`outline` must be in [0, 1] (0 = off), got {outline}")
-        keep_alpha = _check_bool(self.keep_alpha, "keep_alpha")
-        cleanup = _check_bool(self.cleanup, "cleanup")
-        alpha_threshold = check_alpha_threshold(self.alpha_threshold)
-        vivid = _check_bool(self.vivid, "vivid")
-        min_delta_e = _check_min_delta_e(self.min_delta_e)
-        scene_threshold = check_factor(self.scene_threshold, "scene_threshold")
-        if not 0.0 < scene_threshold <= 1.0:
-            raise ValueError(f"`scene_threshold` must be in (0, 1] (histogram distance), got {scene_threshold}")
-        hysteresis = check_factor(self.hysteresis, "hysteresis")
-        palette = _check_palette(self.palette, n_colors)
+        pixel_size = _named("pixel_size", check_pixel_size, self.pixel_size)
+        n_colors = _named("n_colors", check_n_colors, self.n_colors)
+        seed = _named("seed", check_seed, self.seed)
+        dither = _named("dither", check_dither, self.dither)
+        saturation = _named("saturation", check_factor, self.saturation, "saturation")
+        contrast = _named("contrast", check_factor, self.contrast, "contrast")
+        outline = _named("outline", _check_outline, self.outline)
+        keep_alpha = _named("keep_alpha", _check_bool, self.keep_alpha, "keep_alpha")
+        cleanup = _named("cleanup", _check_bool, self.cleanup, "cleanup")
+        alpha_threshold = _named("alpha_threshold", check_alpha_threshold, self.alpha_threshold)
+        vivid = _named("vivid", _check_bool, self.vivid, "vivid")
+        min_delta_e = _named("min_delta_e", _check_min_delta_e, self.min_delta_e)
+        scene_threshold = _named("scene_threshold", _check_scene_threshold, self.scene_threshold)
+        hysteresis = _named("hysteresis", check_factor, self.hysteresis, "hysteresis")
+        palette = _named("palette", _check_palette, self.palette, n_colors)
         return PixelArtSettings(
             pixel_size=pixel_size, n_colors=n_colors, palette=palette, dither=dither, saturation=saturation,
             contrast=contrast, outline=outline, keep_alpha=keep_alpha, seed=seed, cleanup=cleanup,
@@ -170,12 +169,27 @@ def resolve_settings(settings: PixelArtSettings | None, overrides: dict[str, Any
     return settings.replace(**overrides) if overrides else settings.validate()
 
 
-def _check_pixel_size(pixel_size: int) -> int:
-    if isinstance(pixel_size, bool) or not isinstance(pixel_size, (int, np.integer)):
-        raise TypeError(f"`pixel_size` must be an int, got {type(pixel_size).__name__} ({pixel_size!r})")
-    if pixel_size < 1:
-        raise ValueError(f"`pixel_size` must be >= 1, got {pixel_size}")
-    return int(pixel_size)
+def _named(name: str, check: Callable[..., Any], *args: Any) -> Any:
+    """``check(*args)``; a TypeError/ValueError it raises gets ``.setting = name``."""
+    try:
+        return check(*args)
+    except (TypeError, ValueError) as err:
+        err.setting = name  # type: ignore[attr-defined]
+        raise
+
+
+def _check_outline(outline: float) -> float:
+    outline = check_factor(outline, "outline")
+    if outline > 1.0:
+        raise ValueError(f"`outline` must be in [0, 1] (0 = off), got {outline}")
+    return outline
+
+
+def _check_scene_threshold(scene_threshold: float) -> float:
+    scene_threshold = check_factor(scene_threshold, "scene_threshold")
+    if not 0.0 < scene_threshold <= 1.0:
+        raise ValueError(f"`scene_threshold` must be in (0, 1] (histogram distance), got {scene_threshold}")
+    return scene_threshold
 
 
 def _check_palette(palette: PaletteLike, n_colors: int | None) -> np.ndarray | None:

@@ -282,3 +282,14 @@ def _literal(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+@pytest.mark.parametrize("changes, setting", [
+    ({"pixel_size": 0}, "pixel_size"), ({"dither": "halftone"}, "dither"), ({"outline": 1.5}, "outline"),
+    ({"keep_alpha": 1}, "keep_alpha"), ({"scene_threshold": 0.0}, "scene_threshold"),
+    ({"palette": "/nonexistent/p.gpl"}, "palette"), ({"n_colors": 4, "palette": PAL}, "palette"),
+])
+def test_a_refused_field_is_named_on_the_error(changes, setting):
+    with pytest.raises((TypeError, ValueError)) as info:
+        PixelArtSettings(**changes).validate()
+    assert info.value.setting == setting
