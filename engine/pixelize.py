@@ -191,19 +191,19 @@ class Pixelizer:
         return Outcome(job, "done", out_path, preview_in=self._input_preview(job, image), preview_out=out_path,
                        colors=int(len(palette)), preview_alone=alone)
 
-    def display_size(self, native: np.ndarray, source_hw: tuple[int, int], cell: int) -> np.ndarray:
-        """Enlarge a native result by --upscale; at the default (--upscale = --pixel_size) by the
-        cell size, with the partial edge cells cut, so the output has exactly the input's size
-        (images smaller than --pixel_size too)."""
+    def display_scale(self, cell: int, source_hw: tuple[int, int]) -> tuple[int, tuple[int, int] | None]:
+        """``(factor, crop_to)`` for saving a native result: enlarged by --upscale; at the default
+        (--upscale = --pixel_size) by the cell size used, with the partial edge cells cut
+        (``crop_to`` = the source's ``(H, W)``), so the output has exactly the input's size (images
+        smaller than --pixel_size too)."""
         factor = cell if self.opt.upscale == self.opt.pixel_size else self.opt.upscale
-        big = postprocess.upscale(native, factor)
-        return big[: source_hw[0], : source_hw[1]] if factor == cell else big
+        return factor, (source_hw if factor == cell else None)
 
     def save_display(self, path: Path, native: np.ndarray, source_hw: tuple[int, int], cell: int) -> None:
-        """Save ``display_size(native, ...)`` without building the enlarged RGB picture (same bytes;
-        a 100 MP output costs 1 byte per pixel instead of ~50 during the save)."""
-        factor = cell if self.opt.upscale == self.opt.pixel_size else self.opt.upscale
-        save_upscaled(path, native, factor, source_hw if factor == cell else None)
+        """Save ``native`` enlarged as :meth:`display_scale` says, without building the enlarged RGB
+        picture (a 100 MP output costs 1 byte per pixel instead of ~50 during the save)."""
+        factor, crop_to = self.display_scale(cell, source_hw)
+        save_upscaled(path, native, factor, crop_to)
 
     def _save_palette(self, palette: np.ndarray, out_path: Path) -> None:
         for fmt in self.opt.save_palette:
@@ -289,14 +289,14 @@ class Pixelizer:
         keep_alpha = self.opt.keep_alpha and reader.has_alpha and self.opt.video_format == "gif"
         cell = self._cell_size(reader.size[::-1], job.label)
         settings = self.settings.replace(keep_alpha=keep_alpha, pixel_size=cell)
-        factor = cell if self.opt.upscale == self.opt.pixel_size else self.opt.upscale
+        factor, crop_to = self.display_scale(cell, reader.size[::-1])
         try:
             frames: Iterable[np.ndarray] = _save_first(reader.frames(keep_alpha), preview_in)
             if self.generator is not None:
                 frames = self._stylise_stream(frames)
             native_frames = postprocess.pixelize_frames(frames, settings)
             count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
-                                      upscale=factor, crop_to=reader.size[::-1] if factor == cell else None,
+                                      upscale=factor, crop_to=crop_to,
                                       audio_from=job.source if self.opt.video_format == "mp4" else None,
                                       first_frame_to=preview_out, total=reader.n_frames, desc=job.rel.name)
             if count == 0:
