@@ -43,6 +43,7 @@ __all__ = [
     "palette_drift",
     "used_palette",
     "evaluate",
+    "evaluate_output",
     "main",
 ]
 
@@ -340,10 +341,41 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def evaluate_output(out: np.ndarray, original: np.ndarray, pixel_size: int, palette: np.ndarray | None = None,
+                    tau: float = 0.0) -> dict[str, float]:
+    """:func:`evaluate` for an output at native resolution or any integer upscale of it.
+
+    An upscaled output is first measured for grid conformity (``upscale_factor``,
+    ``grid_conformity``, ``grid_phase_y``/``_x``, ``grid_cell_std``), then sampled back to one
+    pixel per cell at the detected grid phase. ValueError when ``out`` is neither size.
+    """
+    p = pixel_size
+    native_hw = (-(-original.shape[0] // p), -(-original.shape[1] // p))
+    result: dict[str, float] = {}
+    if out.shape[:2] != native_hw:
+        if out.shape[0] < 2 * native_hw[0] or out.shape[1] < 2 * native_hw[1]:
+            raise ValueError(
+                f"OUTPUT is {out.shape[1]}x{out.shape[0]}, expected the native size "
+                f"{native_hw[1]}x{native_hw[0]} (= ceil(input / --pixel_size)) or an integer upscale of it"
+            )
+        factor = max(1, round(out.shape[0] / native_hw[0]))
+        conf = grid_conformity(out, factor, tau)
+        result.update({"upscale_factor": float(factor), "grid_conformity": conf["conformity"],
+                       "grid_phase_y": float(conf["phase_y"]), "grid_phase_x": float(conf["phase_x"]),
+                       "grid_cell_std": conf["cell_std"]})
+        c = factor // 2
+        out = out[conf["phase_y"] + c :: factor, conf["phase_x"] + c :: factor][: native_hw[0], : native_hw[1]]
+        if out.shape[:2] != native_hw:
+            out = cv2.resize(np.ascontiguousarray(out), native_hw[::-1], interpolation=cv2.INTER_NEAREST)
+    result.update(evaluate(out, original, p, palette))
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns the exit status (0 ok, 2 bad input)."""
+    """``python -m postprocess.metrics``: parse, load, :func:`evaluate_output`, print; returns the exit
+    status (0 ok, 2 bad input)."""
     from postprocess.palette_io import load_palette
-    from util.image import ImageLoadError, load_image
+    from util.image import load_image
 
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -353,30 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = load_image(args.output, keep_alpha=True)
         original = load_image(args.original, keep_alpha=False)
         palette = load_palette(args.palette) if args.palette else None
-    except (ImageLoadError, ValueError) as err:
+        result = evaluate_output(out, original, args.pixel_size, palette, args.tau)
+    except ValueError as err:  # ImageLoadError included
         print(f"error: {err}", file=sys.stderr)
         return 2
-    p = args.pixel_size
-    native_hw = (-(-original.shape[0] // p), -(-original.shape[1] // p))
-    result: dict[str, float] = {}
-    if out.shape[:2] != native_hw:
-        if out.shape[0] < 2 * native_hw[0] or out.shape[1] < 2 * native_hw[1]:
-            print(
-                f"error: OUTPUT is {out.shape[1]}x{out.shape[0]}, expected the native size "
-                f"{native_hw[1]}x{native_hw[0]} (= ceil(input / --pixel_size)) or an integer upscale of it",
-                file=sys.stderr,
-            )
-            return 2
-        factor = max(1, round(out.shape[0] / native_hw[0]))
-        conf = grid_conformity(out, factor, args.tau)
-        result.update({"upscale_factor": float(factor), "grid_conformity": conf["conformity"],
-                       "grid_phase_y": float(conf["phase_y"]), "grid_phase_x": float(conf["phase_x"]),
-                       "grid_cell_std": conf["cell_std"]})
-        c = factor // 2
-        out = out[conf["phase_y"] + c :: factor, conf["phase_x"] + c :: factor][: native_hw[0], : native_hw[1]]
-        if out.shape[:2] != native_hw:
-            out = cv2.resize(np.ascontiguousarray(out), native_hw[::-1], interpolation=cv2.INTER_NEAREST)
-    result.update(evaluate(out, original, p, palette))
     if args.json:
         print(json.dumps(result, indent=None, sort_keys=False))
     else:

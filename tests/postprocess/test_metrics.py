@@ -139,3 +139,17 @@ def test_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path / "in.png"), "--original", str(tmp_path / "in.png"), "--pixel_size", "0"])
     assert "--pixel_size" in capsys.readouterr().err
+
+
+def test_evaluate_output_samples_an_upscale_back_to_the_cells():
+    from postprocess.metrics import evaluate_output
+
+    img = np.random.default_rng(5).integers(0, 256, (40, 48, 3)).astype(np.uint8)
+    out = pixelize_image(img, pixel_size=8, n_colors=4)
+    native = evaluate_output(out, img, 8)
+    assert native == evaluate(out, img, 8)  # native size: evaluate() unchanged
+    up = evaluate_output(upscale(out, 3), img, 8)
+    assert (up["upscale_factor"], up["grid_conformity"], up["grid_phase_y"], up["grid_phase_x"]) == (3.0, 1.0, 0.0, 0.0)
+    assert {k: up[k] for k in native} == native  # the same cells, so the same measures
+    with pytest.raises(ValueError, match="OUTPUT is 7x5, expected the native size 6x5"):
+        evaluate_output(np.concatenate([out, out[:, :1]], axis=1), img, 8)
