@@ -27,6 +27,30 @@ def smooth_photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
+def assert_identical(a: dict, b: dict) -> None:
+    """Two ``{net: state_dict}`` maps hold the same keys and bit-identical tensors."""
+    import torch
+
+    for name in a:
+        assert a[name].keys() == b[name].keys()
+        for key in a[name]:
+            assert torch.equal(a[name][key], b[name][key]), f"{name}.{key} differs"
+
+
+def assert_same_resume_state(run_a: Path, run_b: Path, prefix: str = "latest") -> None:
+    """Two runs' ``<prefix>_state.pth`` hold the same Adam moments and scheduler states (exact resume)."""
+    import torch
+
+    from util.checkpoint import load_checkpoint
+
+    sa = load_checkpoint(run_a / f"{prefix}_state.pth")
+    sb = load_checkpoint(run_b / f"{prefix}_state.pth")
+    for opt_a, opt_b in zip(sa["model"]["optimizers"], sb["model"]["optimizers"], strict=True):
+        for k in opt_a["state"]:
+            assert torch.equal(opt_a["state"][k]["exp_avg"], opt_b["state"][k]["exp_avg"])
+    assert sa["model"]["schedulers"] == sb["model"]["schedulers"]
+
+
 def make_unaligned_dataset(root: Path, n: int = 4, size: tuple[int, int] = (36, 40), seed: int = 0) -> Path:
     """trainA/trainB/testA/testB with ``n`` small random-but-structured PNGs each."""
     from util.image import save_image
