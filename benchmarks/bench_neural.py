@@ -12,9 +12,10 @@ it makes, at the dataset's cell size and the same colour count:
 * **quantisation alone**: ``postprocess.pixelize_image(cartoon)``;
 * **generator**: the raw A->B generator output, reduced to one pixel per cell (area mean);
 * **generator + quantisation**: ``postprocess.pixelize_image(generator(cartoon))``;
-* **generator + guidance + quantisation**: the same with the cartoon's hue and saturation copied back and
-  its white background restored half a cell away from the drawing (pixelize's ``--color_match
-  --keep_white``, on by default for the shipped generator) before quantising;
+* **generator + guidance + quantisation**: the same with the cartoon as guide (pixelize's ``--keep_tone
+  --keep_white --despeckle``, on by default for the shipped generator): its colours kept except on the
+  generator's outlines, its white background restored half a cell away from the drawing, and isolated
+  cells the cartoon does not have removed after quantising;
 * the same three for an **untrained** generator of the same architecture (the floor);
 
 and measures how far each set is from **real pixel art** (``valB``/``testB``: hand-made sprites) with
@@ -214,9 +215,9 @@ def checkpoint_epochs(folder: Path, suffix: str = "_A") -> list[tuple[int, Path]
 
 # --------------------------------------------------------------------------- evaluation
 def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int, n_colors: int,
-                   generators: dict[str, tuple[object, str]], guided: bool = True) -> dict[str, dict[str, float]]:
+                   generators: dict[str, tuple[object, str]], with_guidance: bool = True) -> dict[str, dict[str, float]]:
     """Distances and white-background figures of quantisation alone and of each generator: raw, quantised,
-    and guided by the cartoon before quantising (:func:`guide`)."""
+    and guided by the cartoon (:func:`guided`)."""
     natives_in = [cells(c, cell) for c in cartoons]
     rows: dict[str, dict[str, float]] = {}
     t0 = time.perf_counter()
@@ -231,21 +232,21 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
         gq = [postprocess.pixelize_image(r, pixel_size=cell, n_colors=n_colors) for r in raw]
         rows[f"{label} generator + quantisation"] = _row(reference, natives_in, gq,
                                                          t_gen + time.perf_counter() - t0, len(cartoons))
-        if guided:
+        if with_guidance:
             t0 = time.perf_counter()
-            gcq = [postprocess.pixelize_image(guide(r, c, cell), pixel_size=cell, n_colors=n_colors)
-                   for r, c in zip(raw, cartoons, strict=True)]
+            gcq = [guided(r, c, cell, n_colors) for r, c in zip(raw, cartoons, strict=True)]
             rows[f"{label} generator + guidance + quantisation"] = _row(
                 reference, natives_in, gcq, t_gen + time.perf_counter() - t0, len(cartoons))
     return rows
 
 
-def guide(stylised: np.ndarray, cartoon: np.ndarray, cell: int) -> np.ndarray:
-    """What pixelize does to a shipped generator's output when its notes ask for it (``--color_match``
-    and ``--keep_white``): the same function, :func:`postprocess.background.guide_stylised`."""
-    from postprocess.background import guide_stylised
+def guided(stylised: np.ndarray, cartoon: np.ndarray, cell: int, n_colors: int) -> np.ndarray:
+    """What pixelize does to a shipped generator's output when its notes ask for it (``--keep_tone
+    --keep_white --despeckle``): the same function, :func:`postprocess.guidance.guided_pixelize`."""
+    from postprocess.guidance import guided_pixelize
 
-    return guide_stylised(stylised, cartoon, cell, color_match=True, keep_white=True)
+    settings = postprocess.PixelArtSettings(pixel_size=cell, n_colors=n_colors)
+    return guided_pixelize(stylised, cartoon, settings)[0]
 
 
 def _row(reference: FeatureMMD, natives_in: list[np.ndarray], natives_out: list[np.ndarray],
@@ -290,17 +291,17 @@ def format_rows(title: str, rows: dict[str, dict[str, float]], baseline: str = "
 
 
 def write_gallery(out_dir: Path, cartoons: list[np.ndarray], names: Sequence[str], net, netG: str, cell: int,
-                  n_colors: int, sprite: np.ndarray, guided: bool, scale: int = 2) -> list[Path]:
+                  n_colors: int, sprite: np.ndarray, use_guidance: bool, scale: int = 2) -> list[Path]:
     """One strip per cartoon: input | quantisation alone | generator | generator (+ guidance) + quantisation
     | a real tile for scale, written as ``neural_<name>.png``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = run_generator(net, list(cartoons), netG)
     paths = []
     for c, r, name in zip(cartoons, raw, names, strict=True):
-        styled = guide(r, c, cell) if guided else r
         settings = postprocess.PixelArtSettings(pixel_size=cell, n_colors=n_colors)
+        final = guided(r, c, cell, n_colors) if use_guidance else postprocess.pixelize_image(r, settings)
         panels = [c, postprocess.upscale(postprocess.pixelize_image(c, settings), cell), r,
-                  postprocess.upscale(postprocess.pixelize_image(styled, settings), cell), sprite]
+                  postprocess.upscale(final, cell), sprite]
         gap = np.full((c.shape[0], 4, 3), 255, dtype=np.uint8)
         strip = np.concatenate([x for p in panels for x in (p[..., :3], gap)][:-1], axis=1)
         path = out_dir / f"neural_{name}.png"
@@ -322,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained generator and of the floor sample")
     p.add_argument("--select", choices=("guided", "plain"), default="guided",
                    help="the pipeline that picks the epoch, meets the target and ships: generator + guidance + "
-                        "quantisation (pixelize's --color_match --keep_white) or generator + quantisation")
+                        "quantisation (pixelize's --keep_tone --keep_white --despeckle) or generator + quantisation")
     p.add_argument("--ship", default=None, metavar="FILE.pth", help="copy the chosen generator here")
     p.add_argument("--gallery", default=None, metavar="DIR", help="write input|quant|G|G+quant|tile strips here")
     p.add_argument("--json", default=None, metavar="FILE", help="write all figures as JSON")
@@ -409,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts = {"cell": cell, "size": int(manifest.get("size", test_a[0].shape[0])), "source": str(chosen),
                  "epoch": report.get("chosen_epoch"), "architecture": config, "n_colors": args.n_colors,
                  "color_match": args.select == "guided", "keep_white": args.select == "guided",
+                 "keep_tone": args.select == "guided", "despeckle": args.select == "guided",
                  "distance_ratio_vs_quantisation": round(ratio, 4), "white_kept": round(white, 4)}
         atomic_write_text(Path(args.ship).with_suffix(".json"), json.dumps(facts, indent=1) + "\n")
         print(f"shipped {chosen} -> {args.ship} ({Path(args.ship).stat().st_size / 2 ** 20:.1f} MiB) "
