@@ -7,12 +7,13 @@ cells ("speckle"). Both are known from the input, so they can be undone without 
 
 * :func:`transfer_tone`: the output takes the input's CIELAB colour (lightness included) everywhere
   except where the generator drew an outline: a pixel the generator made clearly darker (than the
-  input, by more than its typical darkening of the drawing), within about half a cell of an edge of
+  input, by more than its typical darkening of the drawing), within one cell of an edge of
   the input (a colour edge or the drawing's border). An optional
   ``shading`` share of the generator's *local* lightness changes (its change relative to the input,
   with the local mean removed) is kept as well, so shading may move but the drawing's tone may not.
 * :func:`remove_speckle`: on a quantised, one-pixel-per-cell result, a cell unlike each of its
-  4-neighbours is a speckle. With the input as reference it is replaced by the neighbour colour
+  4-neighbours is a speckle (:func:`speckle_mask`); one that continues a diagonal line (a diagonal
+  neighbour of its colour) is left alone. With the input as reference it is replaced by the neighbour colour
   closest to the input's colour at that cell, unless its own colour is closer (an eye or a
   highlight that the input has too stays). Without a reference, only low-contrast speckles go.
   Replacement colours are neighbours' colours, so the palette never grows.
@@ -72,8 +73,8 @@ def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *
     Args:
         stylised: uint8 ``(H, W, 3)`` generator output, the same size as ``original``.
         original: uint8 ``(H, W, 3|4)`` the generator's input (alpha ignored).
-        pixel_size: the cell size the result will be quantised to; outlines are kept within half a
-            cell (at least 1 px) of the input's edges.
+        pixel_size: the cell size the result will be quantised to; outlines are kept within one cell
+            of the input's edges.
         shading: share in ``[0, 1]`` of the generator's local lightness changes kept inside regions
             (0 = none: flat regions keep the input's tone exactly).
         background: optional bool ``(H, W)`` background mask whose border also counts as an edge.
@@ -89,7 +90,7 @@ def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *
     lab_in = srgb_to_lab(np.ascontiguousarray(original[..., :3]))
     lab_gen = srgb_to_lab(np.ascontiguousarray(stylised[..., :3]))
     drop = (lab_gen[..., 0] - lab_in[..., 0]).astype(np.float32)
-    near = edge_band(original, max(1, pixel_size // 2), background=background)
+    near = edge_band(original, max(1, pixel_size), background=background)
     # a generator that darkens the whole drawing (toward its training sprites' tone) is not drawing an
     # outline: an outline pixel must be darker than the drawing's typical change, too
     inside = ~background if background is not None and (~background).any() else np.ones(drop.shape, bool)
@@ -159,6 +160,10 @@ def remove_speckle(native: np.ndarray, reference: np.ndarray | None = None, *, t
     h, w = spots.shape
     ref_lab = None if reference is None else srgb_to_lab(np.ascontiguousarray(reference[..., :3]))
     for y, x in zip(*np.nonzero(spots), strict=True):
+        diagonal = [(y + dy, x + dx) for dy, dx in ((-1, -1), (-1, 1), (1, -1), (1, 1))
+                    if 0 <= y + dy < h and 0 <= x + dx < w and (native.shape[2] == 3 or native[y + dy, x + dx, 3] > 0)]
+        if any(float(delta_e00(lab[y, x], lab[p])) <= threshold for p in diagonal):
+            continue  # a step of a diagonal line (an outline), not an isolated cell
         nbs = [(y + dy, x + dx) for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))
                if 0 <= y + dy < h and 0 <= x + dx < w and (native.shape[2] == 3 or native[y + dy, x + dx, 3] > 0)]
         nb_lab = np.stack([lab[p] for p in nbs])
@@ -183,14 +188,17 @@ def guide(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *, color_
 
     ``keep_tone`` (:func:`transfer_tone`) takes the input's colours, lightness included, except on the
     generator's outlines; otherwise ``color_match`` copies only hue and saturation. ``keep_white``
-    then restores the input's white background half a cell away from the drawing."""
+    then restores the input's white background a cell away from the drawing (half a cell without
+    ``keep_tone``)."""
     from postprocess.background import restore_white_background, white_background
     from postprocess.color import color_match as match_hue
 
     _check_pair(stylised, original)
     rgb = np.ascontiguousarray(original[..., :3])
     out = np.ascontiguousarray(stylised[..., :3])
-    margin = max(1, pixel_size // 2)
+    # the outline the generator draws around the drawing is about one cell wide: with keep_tone the
+    # background is restored one cell away from the drawing (half a cell otherwise, as before)
+    margin = max(1, pixel_size if keep_tone else pixel_size // 2)
     if keep_tone:
         background = white_background(rgb) if keep_white else None
         out = transfer_tone(out, rgb, pixel_size, shading=shading, background=background)
