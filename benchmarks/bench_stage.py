@@ -121,9 +121,19 @@ def load_stage(name: str, pixel_size: int):
 
 
 def evaluate(pipelines: dict[str, Pipeline], drawings: list[np.ndarray], sprites_native: list[np.ndarray],
-             pixel_size: int) -> dict[str, dict[str, float]]:
-    """Median measures and the distance to real pixel art of every pipeline, plus the sprites' own row."""
-    reference = FeatureMMD(np.stack([image_features(s)[COMPARED] for s in sprites_native]))
+             pixel_size: int, styles: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """Median measures and the distance to real pixel art of every pipeline, plus the sprites' own row.
+
+    ``styles``: the pixel-art style of each sprite (from the dataset's manifest); with two or more
+    styles each row also gets ``distance <style>``, the distance to that style's sprites alone."""
+    sprite_feats = np.stack([image_features(s)[COMPARED] for s in sprites_native])
+    reference = FeatureMMD(sprite_feats)
+    per_style: dict[str, FeatureMMD] = {}
+    if styles is not None and len(set(styles)) > 1:
+        for style in sorted(set(styles)):
+            pick = [i for i, s in enumerate(styles) if s == style]
+            if len(pick) >= 2:
+                per_style[style] = FeatureMMD(sprite_feats[pick])
     natives_in = [cells(d, pixel_size) for d in drawings]
     rows: dict[str, dict[str, float]] = {}
     for label, run in pipelines.items():
@@ -134,11 +144,13 @@ def evaluate(pipelines: dict[str, Pipeline], drawings: list[np.ndarray], sprites
         feats = np.stack([image_features(o[..., :3])[COMPARED] for o in outs])
         rows[label] = {k: float(np.nanmedian([p[k] for p in per])) for k in per[0]}
         rows[label] |= {"distance": reference.distance(feats), "ms": 1000.0 * seconds / len(drawings)}
+        rows[label] |= {f"distance {style}": ref.distance(feats) for style, ref in per_style.items()}
         print(f"  {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[label].items()), flush=True)
     rows["real pixel art (testB)"] = {
         "speckle": float(np.median([speckle_rate(s) for s in sprites_native])),
         "outline": float(np.median([image_features(s)[FEATURE_NAMES.index("outline_rate")] for s in sprites_native])),
         "interior_de": float("nan"), "shift": float("nan"), "distance": float("nan"), "ms": 0.0}
+    rows["real pixel art (testB)"] |= {f"distance {style}": float("nan") for style in per_style}
     return rows
 
 
@@ -156,6 +168,16 @@ def format_table(rows: dict[str, dict[str, float]], baseline: str = "quantisatio
         sh = "—" if np.isnan(r["shift"]) else f"{r['shift']:+.1f}"
         lines.append(f"| {label} | {dist} | {rat} | {r['speckle']:.3f} | {r['outline']:.2f} | {de} | {sh} "
                      f"| {r['ms']:.0f} |")
+    styles = [k.removeprefix("distance ") for k in rows[baseline] if k.startswith("distance ")]
+    if styles:
+        lines += ["", "| pipeline | " + " | ".join(f"distance to {s} (vs quantisation alone)" for s in styles) + " |",
+                  "|---|" + "---:|" * len(styles)]
+        for label, r in rows.items():
+            if np.isnan(r["distance"]):
+                continue
+            cells_ = [f"{r['distance ' + s]:.3f} ({r['distance ' + s] / rows[baseline]['distance ' + s]:.2f}x)"
+                      for s in styles]
+            lines.append(f"| {label} | " + " | ".join(cells_) + " |")
     return "\n".join(lines)
 
 
@@ -177,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataroot", required=True, help="dataset made by datasets.make_cartoon2pixel (testA, testB)")
     p.add_argument("--pixel_size", type=int, default=8, help="cell size of every quantisation")
     p.add_argument("--n_colors", type=int, default=12, help="palette size of every quantisation")
-    p.add_argument("--limit", type=int, default=None, help="drawings (and sprites) used, the first N")
+    p.add_argument("--limit", type=int, default=None, help="drawings used, the first N (and sprites, the first N "
+                   "of each style)")
     p.add_argument("--generator", nargs="*", default=["cartoon2pixel"], metavar="NAME_OR_PTH",
                    help="shipped generator names or .pth files (each with its .json sidecar)")
     p.add_argument("--exclude", nargs="*", default=[], metavar="MANIFEST",
@@ -209,7 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         entries = {e["name"]: e.get("file", "") for e in manifest["images"].get("testA", [])}
         files_a = [p for p in list_images(root / "testA") if entries.get(p.name, "") not in skip]
         files_a = files_a[: args.limit] if args.limit else files_a
-        files_b = list_images(root / "testB", args.limit)
+        style_of = {e["name"]: e.get("style", "") for e in manifest["images"].get("testB", [])}
+        files_b, seen = [], {}
+        for path in list_images(root / "testB"):
+            style = style_of.get(path.name, "")
+            seen[style] = seen.get(style, 0) + 1
+            if not args.limit or seen[style] <= args.limit:
+                files_b.append(path)
+        styles = [style_of.get(p.name, "") for p in files_b]
         drawings = [load_image(p) for p in files_a]
         sprites = [cells(load_image(p), int(manifest["cell"])) for p in files_b]
     except (OSError, KeyError, ValueError) as exc:
@@ -239,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": True})
     print(f"{len(drawings)} held-out drawings ({root / 'testA'}), {len(sprites)} real sprites; "
           f"{args.pixel_size}-px cells, {args.n_colors} colours")
-    rows = evaluate(pipelines, drawings, sprites, args.pixel_size)
+    rows = evaluate(pipelines, drawings, sprites, args.pixel_size, styles)
     print(format_table(rows))
     for label in rows:
         if "guidance" in label:

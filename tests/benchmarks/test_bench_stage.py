@@ -55,7 +55,9 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
         save_image(root / "testA" / f"{i}.png", cartoon)
         sprite = np.repeat(np.repeat(native_drawing(outline=(20, 20, 20))[:8, :8], 4, 0), 4, 1)
         save_image(root / "testB" / f"{i}.png", sprite)
-    manifest = {"cell": 4, "images": {"testA": [{"name": f"{i}.png", "file": f"cat/{i}.png"} for i in range(3)]}}
+    manifest = {"cell": 4, "images": {"testA": [{"name": f"{i}.png", "file": f"cat/{i}.png"} for i in range(3)],
+                                      "testB": [{"name": f"{i}.png", "style": "ab"[i % 2]} for i in range(4)]}}
+    save_image(root / "testB" / "3.png", np.repeat(np.repeat(native_drawing(fill=(40, 200, 90))[:8, :8], 4, 0), 4, 1))
     (root / "manifest.json").write_text(json.dumps(manifest))
     trained = tmp_path / "train_manifest.json"
     trained.write_text(json.dumps({"images": {"trainA": [{"name": "x.png", "file": "cat/0.png"}]}}))
@@ -74,5 +76,8 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
                          "tiny_G_A, tone guidance", "tiny_G_A, tone guidance + despeckle", "real pixel art (testB)"}
     assert rows["quantisation alone"]["shift"] == pytest.approx(0.0, abs=1.0)
     assert "| tiny_G_A, tone guidance + despeckle |" in out and "distance <= 0.45x" in out
+    # two styles in testB (a: sprites 0 and 2, b: 1 and 3): a distance to each
+    assert "distance to a (vs quantisation alone) | distance to b" in out
+    assert rows["quantisation alone"]["distance a"] >= 0 and "distance b" in rows["tiny_G_A, tone guidance"]
     assert bench_stage.main(["--dataroot", str(tmp_path / "none")]) == 2
     assert bench_stage.main(["--dataroot", str(root), "--generator", str(tmp_path / "missing.pth")]) == 2

@@ -125,3 +125,16 @@ def test_guided_pixelize_output_is_palette_strict_and_keeps_alpha():
     # the square keeps the input's blue, not the generator's darker, noisy one
     centre = srgb_to_lab(np.ascontiguousarray(native[3:5, 3:5, :3]))
     assert abs(float(centre[..., 0].mean()) - float(_lightness(original[30:34, 30:34, :3]).mean())) < 3.0
+
+
+def test_remove_speckle_leaves_a_diagonal_outline_and_transparent_cells_alone():
+    native = np.full((6, 6, 3), 230, np.uint8)
+    for i in range(1, 5):
+        native[i, i] = (10, 10, 10)  # a 1-cell diagonal line: each cell unlike its 4 neighbours
+    reference = np.full((6, 6, 3), 230, np.uint8)  # even an input without it does not erase a line
+    assert speckle_mask(native)[1:5, 1:5].diagonal().all()
+    assert np.array_equal(remove_speckle(native, reference), native)
+    rgba = np.dstack([np.full((3, 3, 3), 200, np.uint8), np.full((3, 3), 255, np.uint8)])
+    rgba[1, 1] = (0, 0, 0, 0)  # a transparent hole is not a speckle, and no neighbour of one
+    assert not speckle_mask(rgba).any()
+    assert np.array_equal(remove_speckle(rgba), rgba)
