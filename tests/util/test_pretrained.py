@@ -62,3 +62,37 @@ def test_color_match_follows_the_sidecar_unless_told(state_dir):
     opt = pixelize_options.parse(["--pretrained", "toon"])
     assert opt.keep_white is True and opt.color_match is False
     assert pixelize_options.parse(["--pretrained", "toon", "--no-keep_white"]).keep_white is False
+
+
+@pytest.mark.parametrize("notes, field", [
+    ({"cell": 2, "color_match": "false"}, "color_match"),
+    ({"cell": 0}, "cell"), ({"cell": "2"}, "cell"), ({"cell": 2.5}, "cell"), ({"cell": 1_000_000_000}, "cell"),
+    ({"cell": True}, "cell"), ({"cell": 2, "keep_tone": 1}, "keep_tone"), ({"cell": 2, "despeckle": None}, "despeckle"),
+])
+def test_a_malformed_field_is_dropped_with_a_warning_naming_it(state_dir, caplog, notes, field):
+    (state_dir / "toon_G_A.json").write_text(json.dumps(notes))
+    with caplog.at_level("WARNING", logger="util.pretrained"):
+        facts = pretrained.sidecar(state_dir / "toon_G_A.pth")
+    assert field not in facts
+    assert f"field {field!r}" in caplog.text
+    if field == "color_match":
+        from options import pixelize_options
+
+        assert pixelize_options.parse(["--pretrained", "toon"]).color_match is False  # "false" never turns it on
+
+
+def test_only_a_small_regular_file_is_read(state_dir, caplog):
+    import os
+
+    deep = state_dir / "deep_G_A.json"
+    deep.write_text("[" * 60000 + "]" * 60000)  # over the size cap
+    big = state_dir / "nest_G_A.json"
+    big.write_text("[" * 20000 + "]" * 20000)  # under the cap, too deep for the parser
+    fifo = state_dir / "fifo_G_A.json"
+    os.mkfifo(fifo)
+    with caplog.at_level("WARNING", logger="util.pretrained"):
+        assert pretrained.sidecar(state_dir / "deep_G_A.pth") == {}
+        assert pretrained.sidecar(state_dir / "nest_G_A.pth") == {}
+        assert pretrained.sidecar(state_dir / "fifo_G_A.pth") == {}  # returns at once, never opened
+    assert "more than the 65536" in caplog.text and "RecursionError" in caplog.text
+    assert "not a regular file" in caplog.text
