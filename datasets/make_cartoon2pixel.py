@@ -1,10 +1,11 @@
-"""Build the cartoon -> pixel-art training set from two Debian packages, offline.
+"""Build the cartoon -> pixel-art training set from Debian packages, offline.
 
 Usage::
 
-    sudo apt-get install openclipart-png crawl-tiles-data
+    sudo apt-get install openclipart-png crawl-tiles-data [angband-data freeciv-data]
     python -m datasets.make_cartoon2pixel datasets/cartoon2pixel [--size 256] [--cell 8]
-        [--clipart DIR] [--tiles DIR] [--limit N] [--seed 0]
+        [--clipart DIR] [--tiles DIR] [--styles crawl[,bolt,gervais,trident] | all]
+        [--holdout_style NAME] [--limit N] [--seed 0]
 
 * **Domain A** (``trainA``/``valA``/``testA``): public-domain clip art from ``openclipart-png``
   (``/usr/share/openclipart/png/<category>/``). Each picture is flattened on white, cropped to its
@@ -12,24 +13,52 @@ Usage::
   sprite fills its tile) and resized to ``--size`` (INTER_AREA). Pictures without a background
   (photos, full-frame scenes: the drawing touches all four edges and covers more than
   ``MAX_A_COVERAGE`` of the picture) and tiny ones are left out.
-* **Domain B** (``trainB``/``valB``/``testB``): hand-made pixel art from ``crawl-tiles-data``
-  (Dungeon Crawl Stone Soup tiles, CC0), the sprite sheets ``player.png`` and ``feat.png``. The
-  sheets are packed atlases with transparency: a sprite is a group of alpha-connected components
-  that fits a 32x32 tile (fragments a couple of pixels apart are grouped). Sprites cut off by the
-  sheet's edge, larger than a tile, empty-ish (opaque area under 15 % of the tile: doll fragments,
-  splashes) or tile-filling (over 75 %: floor and wall textures) are dropped, and so are sparse
-  ones (opaque area under 30 % of their own box: blood spatter). The rest is centred on a white
-  ``size // cell`` square canvas and upscaled by ``cell`` with nearest neighbour, so every cell is
-  ``cell`` x ``cell`` output pixels and perfectly crisp.
+* **Domain B** (``trainB``/``valB``/``testB``): hand-made pixel art at its native resolution, from
+  one or more *styles* (``--styles``, default ``crawl``; ``all``: every style whose package is
+  installed). A style is one artist's set of sprite sheets in one Debian package (:data:`STYLES`):
+
+  ===========  ====================  =================  =============================================
+  style        package               licence            sheets (sprites kept at 64 px / 2-px cells)
+  ===========  ====================  =================  =============================================
+  ``crawl``    ``crawl-tiles-data``  Public Domain|CC0  Dungeon Crawl Stone Soup, ``player.png`` and
+                                                        ``feat.png``: packed 32 px atlas (~425)
+  ``bolt``     ``angband-data``      public-domain      Adam Bolt's 16x16 Angband tiles,
+                                                        ``16x16.png``: 16 px grid (~1270)
+  ``gervais``  ``angband-data``      CC-BY-3            David Gervais' 32x32 Angband tiles,
+                                                        ``32x32.png``: 32 px grid (~1570)
+  ``trident``  ``freeciv-data``      GPL-2+             Freeciv's "trident" tileset: units, extra
+                                                        units and cities on a 30 px grid (~185)
+  ===========  ====================  =================  =============================================
+
+  Each style's copyright file is ``/usr/share/doc/<package>/copyright``; CC-BY-3 and GPL-2+ ask for
+  credit (and GPL-2+ for its terms to travel with the art): ``manifest.json`` keeps both.
+
+  A packed atlas (Crawl's sheets have transparency) is cut into groups of alpha-connected components
+  that fit a tile (fragments a couple of pixels apart are grouped; :func:`cut_sprites`); a grid sheet
+  is cut cell by cell, each sprite cropped to its opaque pixels (:func:`cut_grid`; a style may name a
+  flat key colour that counts as transparent). Sprites cut off by the sheet's edge, larger than a
+  tile, empty-ish (opaque area under 15 % of the style's tile: doll fragments, splashes) or
+  tile-filling (over 75 %: floor and wall textures) are dropped, and so are sparse ones (opaque area
+  under 30 % of their own box: blood spatter). The rest is centred on a white ``size // cell``
+  square canvas and upscaled by ``cell`` with nearest neighbour, so every art pixel is ``cell`` x
+  ``cell`` output pixels and perfectly crisp. All styles share that one pixel size, so a 16 px Bolt
+  sprite fills less of the canvas than a 32 px Crawl one.
 
 **Reserved for evaluation, never written here:** the clip-art categories ``animals`` and
-``plants`` and the sheet ``main.png``; asking for them is an error.
+``plants``, the Crawl sheet ``main.png`` and the package ``tecnoballz-data``; asking for them (or a
+style that points at them) is an error.
 
 Splits are drawn per source item from ``--seed`` (a stable hash of the item's id), so adding files
-never moves existing ones between splits, and the dataset is byte-identical for a seed.
-``--limit N`` keeps a seeded random ``N`` of each domain's training images (validation and test
-splits are kept whole). ``manifest.json`` lists every written image with its source file (and
-sheet cell for sprites) and the licences. Inputs are never modified.
+never moves existing ones between splits, and the dataset is byte-identical for a seed (a sprite's
+id is ``sheet:x,y``, prefixed with ``style/`` for every style but ``crawl``). ``--holdout_style NAME``
+sends that whole style to ``testB`` (never to ``trainB`` or ``valB``), so a benchmark can measure
+generalisation to a pixel-art style the model never saw; it joins ``--styles`` when not named there.
+``--limit N`` keeps a seeded random ``N`` of each domain's training images; in domain B the ``N``
+are shared evenly among the training styles (a style with fewer sprites gives its unused share to
+the others), so one style does not dominate. Validation and test splits are kept whole.
+``manifest.json`` lists every written image with its source file (and sheet position for sprites);
+every B entry names its ``style``, ``package`` and ``licence``, and ``licences`` credits every style
+used (package, licence, authors, copyright file). Inputs are never modified.
 """
 from __future__ import annotations
 
@@ -38,9 +67,9 @@ import hashlib
 import json
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -60,6 +89,7 @@ TILES_PACKAGE = "crawl-tiles-data"
 #: Never used for training: kept for evaluation.
 RESERVED_CATEGORIES = ("animals", "plants")
 RESERVED_SHEETS = ("main.png",)
+RESERVED_PACKAGES = ("tecnoballz-data",)
 #: Clip-art categories used by default: pictures of things and people, not logos, maps or icons.
 DEFAULT_CATEGORIES = ("people", "food", "recreation", "transportation", "buildings", "tools", "office",
                       "containers", "decorations", "education", "electronics", "science", "special", "unsorted")
@@ -80,9 +110,62 @@ SPLITS = ("train", "val", "test")
 
 LICENCES = {
     "A": "openclipart-png: public domain (Open Clip Art Library; see /usr/share/doc/openclipart-png/copyright)",
-    "B": "crawl-tiles-data: CC0 / public domain tiles of Dungeon Crawl Stone Soup "
-         "(see /usr/share/doc/crawl-tiles-data/copyright)",
 }
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One image of a style and how its sprites are laid out.
+
+    ``grid=False``: a packed atlas, cut into alpha-connected groups that fit the style's tile
+    (:func:`cut_sprites`). ``grid=True``: sprites sit on a fixed grid of tile x tile cells whose first
+    cell starts at ``origin`` (x, y), with ``border`` pixels between cells (:func:`cut_grid`).
+    """
+
+    name: str  # file name, relative to the style's folder
+    grid: bool = False
+    origin: tuple[int, int] = (0, 0)
+    border: int = 0
+
+
+@dataclass(frozen=True)
+class Style:
+    """One domain-B pixel-art style: one artist's sprite sheets in one Debian package, with its licence."""
+
+    name: str
+    package: str  # the Debian package that installs ``folder``
+    folder: Path
+    sheets: tuple[Sheet, ...]
+    tile: int  # largest sprite side (atlas) or cell side (grid), in art pixels
+    licence: str  # the licence as the package's copyright file names it
+    credit: str  # the authors and the work, for attribution
+    copyright: str  # the package's copyright file
+    key: tuple[int, int, int] | None = None  # a flat background colour (RGB) that counts as transparent
+
+    def licence_line(self) -> str:
+        """One line for the manifest: package, licence, credit and where the licence is written."""
+        return f"{self.package}: {self.licence} ({self.credit}; see {self.copyright})"
+
+
+#: The default style: the one domain B always had; its sprites keep the split keys they always had.
+DEFAULT_STYLE = "crawl"
+_ANGBAND_GRAF = Path("/usr/share/angband/xtra/graf")
+#: Every known domain-B style, by name (``--styles``). All are hand-made pixel art at native resolution.
+STYLES: dict[str, Style] = {style.name: style for style in (
+    Style("crawl", TILES_PACKAGE, DEFAULT_TILES, tuple(Sheet(name) for name in DEFAULT_SHEETS), TILE,
+          "Public Domain|CC0", "Dungeon Crawl Stone Soup tiles, RLTiles contributors",
+          "/usr/share/doc/crawl-tiles-data/copyright"),
+    Style("bolt", "angband-data", _ANGBAND_GRAF, (Sheet("16x16.png", grid=True),), 16,
+          "public-domain", "Adam Bolt's 16x16 Angband tiles, 1998: 'may be redistributed and used for any "
+          "purpose, with or without modification'", "/usr/share/doc/angband-data/copyright"),
+    Style("gervais", "angband-data", _ANGBAND_GRAF, (Sheet("32x32.png", grid=True),), 32,
+          "CC-BY-3", "David Gervais' 32x32 Angband tiles, 1999", "/usr/share/doc/angband-data/copyright"),
+    Style("trident", "freeciv-data", Path("/usr/share/games/freeciv/trident"),
+          (Sheet("units.png", grid=True), Sheet("extra_units.png", grid=True, origin=(1, 1), border=1),
+           Sheet("cities.png", grid=True)), 30,
+          "GPL-2+", "Freeciv 'trident' tileset: Tatu Rissanen, The Square Cow, XYZ, VladimirSlavik, ngunjaca, "
+          "danau and the Freeciv project", "/usr/share/doc/freeciv-data/copyright"),
+)}
 
 
 @dataclass(frozen=True)
@@ -90,7 +173,7 @@ class Item:
     """One image of the dataset before it is written: its id, pixels and where it came from."""
 
     domain: str  # "A" or "B"
-    key: str  # stable id: relative path (A) or sheet:x,y (B)
+    key: str  # stable id: relative path (A) or [style/]sheet:x,y (B)
     image: np.ndarray  # uint8 (size, size, 3)
     source: dict
 
@@ -195,6 +278,52 @@ def cut_sprites(sheet: np.ndarray, tile: int = TILE, gap: int = 2
     return out
 
 
+def cut_grid(sheet: np.ndarray, cell: int, origin: tuple[int, int] = (0, 0), border: int = 0
+             ) -> list[tuple[np.ndarray, tuple[int, int, int, int], bool]]:
+    """Cut an RGBA sheet laid out on a fixed grid into sprites, one per non-empty cell.
+
+    The first cell's top-left corner is ``origin`` (x, y); cells are ``cell`` x ``cell`` with ``border``
+    pixels (grid lines) between them; cells the sheet's right or bottom edge cuts short are skipped.
+
+    Returns:
+        ``(rgba, (x, y, w, h), False)`` per cell with an opaque pixel, in reading order; ``rgba`` is
+        the cell cropped to the box of its ``alpha > 0`` pixels, ``(x, y, w, h)`` that box in the sheet
+        (the same tuple as :func:`cut_sprites`; a grid sprite is never cut off by a cell's edge).
+    """
+    if sheet.ndim != 3 or sheet.shape[2] != 4:
+        raise ValueError(f"a sprite sheet needs an alpha channel, got shape {sheet.shape}")
+    if cell < 1 or border < 0 or min(origin) < 0:
+        raise ValueError(f"bad grid: cell {cell}, origin {origin}, border {border}")
+    height, width = sheet.shape[:2]
+    step = cell + border
+    out = []
+    for top in range(origin[1], height - cell + 1, step):
+        for left in range(origin[0], width - cell + 1, step):
+            ys, xs = np.nonzero(sheet[top:top + cell, left:left + cell, 3])
+            if ys.size == 0:
+                continue
+            y0, y1, x0, x1 = top + ys.min(), top + ys.max() + 1, left + xs.min(), left + xs.max() + 1
+            out.append((sheet[y0:y1, x0:x1].copy(), (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), False))
+    return out
+
+
+def with_key(image: np.ndarray, key: tuple[int, int, int] | None) -> np.ndarray:
+    """RGBA copy of an RGB(A) sheet where pixels of the flat ``key`` colour are transparent.
+
+    Without a key an RGBA sheet is returned as it is; an RGB one is refused (no way to tell sprite
+    from background).
+    """
+    if key is None:
+        if image.ndim != 3 or image.shape[2] != 4:
+            raise ValueError("the sheet has no alpha channel and the style names no key colour")
+        return image
+    rgba = np.empty(image.shape[:2] + (4,), dtype=np.uint8)
+    rgba[..., :3] = image[..., :3]
+    rgba[..., 3] = image[..., 3] if image.shape[2] == 4 else 255
+    rgba[(image[..., :3] == np.asarray(key, dtype=np.uint8)).all(axis=2)] = 0
+    return rgba
+
+
 def sprite_reason(sprite: np.ndarray, touches_edge: bool, tile: int = TILE) -> str:
     """Why a cut sprite is dropped, or ``""`` when it is kept."""
     if touches_edge:
@@ -262,70 +391,197 @@ def cartoon_items(root: Path, categories: Sequence[str], size: int) -> Iterable[
             yield Item("A", rel, image, {"file": rel})
 
 
-def sprite_items(root: Path, sheets: Sequence[str], size: int, cell: int) -> Iterable[Item | tuple[str, str]]:
-    """Domain-B items, or ``(sheet:x,y, reason)`` for each sprite left out."""
-    for name in sheets:
-        path = root / name
+def style_items(style: Style, size: int, cell: int) -> Iterable[Item | tuple[str, str]]:
+    """Domain-B items of one style, or ``([style/]sheet:x,y, reason)`` for each sprite left out."""
+    flag = _style_flag(style)
+    # The default style keeps the keys it always had, so its sprites never move between splits.
+    prefix = "" if style.name == DEFAULT_STYLE else f"{style.name}/"
+    for sheet in style.sheets:
+        path = style.folder / sheet.name
         if not path.is_file():
-            raise FileNotFoundError(f"--sheets: no sprite sheet {path}")
-        sheet = load_image(path, keep_alpha=True)
-        if sheet.shape[2] != 4:
-            raise ValueError(f"--sheets: {path} has no alpha channel; sprites cannot be cut from it")
-        for sprite, (x, y, w, h), edge in cut_sprites(sheet):
-            key = f"{name}:{x},{y}"
-            reason = sprite_reason(sprite, edge)
+            raise FileNotFoundError(f"{flag}: no sprite sheet {path} (package {style.package})")
+        try:
+            rgba = with_key(load_image(path, keep_alpha=True), style.key)
+        except ValueError:
+            raise ValueError(f"{flag}: {path} has no alpha channel; sprites cannot be cut from it") from None
+        if sheet.grid:
+            cuts = cut_grid(rgba, style.tile, sheet.origin, sheet.border)
+        else:
+            cuts = cut_sprites(rgba, style.tile)
+        for sprite, (x, y, w, h), edge in cuts:
+            key = f"{prefix}{sheet.name}:{x},{y}"
+            reason = sprite_reason(sprite, edge, style.tile)
             if not reason and max(w, h) > size // cell:
                 reason = "larger than the canvas"
             if reason:
                 yield key, reason
                 continue
             yield Item("B", key, sprite_image(sprite, size, cell),
-                       {"sheet": name, "x": x, "y": y, "w": w, "h": h})
+                       {"style": style.name, "package": style.package, "licence": style.licence,
+                        "sheet": sheet.name, "x": x, "y": y, "w": w, "h": h})
 
 
-def _check_sources(clipart: Path, tiles: Path, categories: Sequence[str], sheets: Sequence[str]) -> None:
+def _style_flag(style: Style) -> str:
+    """The flag that chose ``style``'s files, for error messages."""
+    return "--sheets" if style.name == DEFAULT_STYLE else f"--styles {style.name}"
+
+
+def _valid_styles(registry: Mapping[str, Style]) -> str:
+    return ", ".join(["all", *registry])
+
+
+def resolve_styles(names: Sequence[str], holdout: str | None = None,
+                   registry: Mapping[str, Style] | None = None) -> list[Style]:
+    """The styles ``names`` ask for, in the order given, with ``holdout`` added when not among them.
+
+    ``all`` stands for every style of ``registry`` (default :data:`STYLES`) whose folder exists, i.e.
+    whose package is installed. Unknown names raise ``ValueError`` naming the flag and the valid names.
+    """
+    registry = STYLES if registry is None else registry
+    for flag, asked in (("--styles", list(names)), ("--holdout_style", [holdout] if holdout else [])):
+        unknown = [n for n in asked if n not in registry and not (n == "all" and flag == "--styles")]
+        if unknown:
+            raise ValueError(f"{flag}: unknown style {', '.join(map(repr, unknown))}; valid: "
+                             f"{_valid_styles(registry) if flag == '--styles' else ', '.join(registry)}")
+    if "all" in names:
+        chosen = [style for style in registry.values() if style.folder.is_dir()]
+        missing = [f"{style.name} ({style.package})" for style in registry.values() if not style.folder.is_dir()]
+        if missing:
+            logger.info("--styles all: not installed, left out: %s", ", ".join(missing))
+        if not chosen:
+            packages = " ".join(dict.fromkeys(style.package for style in registry.values()))
+            raise FileNotFoundError(f"--styles all: no style's package is installed; "
+                                    f"install them with 'sudo apt-get install {packages}'")
+    else:
+        chosen = [registry[name] for name in dict.fromkeys(names)]
+    if holdout and all(style.name != holdout for style in chosen):
+        chosen.append(registry[holdout])
+    return chosen
+
+
+def _check_sources(clipart: Path, styles: Sequence[Style], categories: Sequence[str], sheets: Sequence[str],
+                   holdout: str | None) -> None:
     reserved = sorted(set(categories) & set(RESERVED_CATEGORIES)) + sorted(set(sheets) & set(RESERVED_SHEETS))
     if reserved:
         raise ValueError(f"{', '.join(reserved)} are reserved for evaluation and never used for training; "
                          "choose other --categories/--sheets")
+    for style in styles:
+        folder_words = {part.lower() for part in style.folder.parts}
+        bad = sorted({style.package} & set(RESERVED_PACKAGES)
+                     | {p for p in RESERVED_PACKAGES if p.split("-")[0] in folder_words}
+                     | {Path(sheet.name).name for sheet in style.sheets} & set(RESERVED_SHEETS))
+        if bad:
+            raise ValueError(f"{_style_flag(style)}: the style uses {', '.join(bad)}, reserved for evaluation "
+                             "and never used for training")
     if not clipart.is_dir():
         raise FileNotFoundError(f"--clipart: no folder {clipart}; install the clip art with "
                                 f"'sudo apt-get install {CLIPART_PACKAGE}' or pass --clipart DIR")
-    if not tiles.is_dir():
-        raise FileNotFoundError(f"--tiles: no folder {tiles}; install the tiles with "
-                                f"'sudo apt-get install {TILES_PACKAGE}' or pass --tiles DIR")
+    for style in styles:
+        if style.name == DEFAULT_STYLE and not style.folder.is_dir():
+            raise FileNotFoundError(f"--tiles: no folder {style.folder}; install the tiles with "
+                                    f"'sudo apt-get install {style.package}' or pass --tiles DIR")
+        if not style.folder.is_dir():
+            raise FileNotFoundError(f"--styles {style.name}: no folder {style.folder}; install the package with "
+                                    f"'sudo apt-get install {style.package}'")
+        for sheet in style.sheets:
+            if not (style.folder / sheet.name).is_file():
+                raise FileNotFoundError(f"{_style_flag(style)}: no sprite sheet {style.folder / sheet.name} "
+                                        f"(package {style.package})")
+    if holdout and all(style.name == holdout for style in styles):
+        raise ValueError(f"--holdout_style {holdout}: no other style is left for trainB; add one with --styles")
+
+
+def balanced_quota(available: Mapping[str, int], limit: int) -> dict[str, int]:
+    """Share ``limit`` training images among groups (styles) as evenly as their sizes allow.
+
+    Groups are served from the smallest up, each taking ``min(its size, an equal share of what is
+    left)``, so a small group's unused share goes to the larger ones; the quotas add up to
+    ``min(limit, sum of sizes)``. Equal sizes are served in the given order (the last ones take the
+    remainder of an uneven share).
+    """
+    quota: dict[str, int] = {}
+    remaining = limit
+    order = sorted(available, key=lambda name: available[name])  # stable: ties keep the given order
+    for index, name in enumerate(order):
+        quota[name] = min(available[name], remaining // (len(order) - index))
+        remaining -= quota[name]
+    return {name: quota[name] for name in available}
 
 
 def make_dataset(dst: str | Path, *, size: int = 256, cell: int = 8, clipart: str | Path = DEFAULT_CLIPART,
-                 tiles: str | Path = DEFAULT_TILES, categories: Sequence[str] = DEFAULT_CATEGORIES,
-                 sheets: Sequence[str] = DEFAULT_SHEETS, limit: int | None = None, seed: int = 0,
-                 val_fraction: float = 0.05, test_fraction: float = 0.1) -> dict:
-    """Write the dataset to ``dst`` and return its manifest (also written as ``dst/manifest.json``)."""
+                 tiles: str | Path | None = None, categories: Sequence[str] = DEFAULT_CATEGORIES,
+                 sheets: Sequence[str] | None = None, styles: Sequence[str] = (DEFAULT_STYLE,),
+                 holdout_style: str | None = None, limit: int | None = None, seed: int = 0,
+                 val_fraction: float = 0.05, test_fraction: float = 0.1,
+                 registry: Mapping[str, Style] | None = None) -> dict:
+    """Write the dataset to ``dst`` and return its manifest (also written as ``dst/manifest.json``).
+
+    ``styles`` are names of ``registry`` (default :data:`STYLES`) or ``all``; ``tiles`` and ``sheets``
+    relocate the default ``crawl`` style (None: the registry's folder and sheets). ``holdout_style``
+    goes to ``testB`` only. ``limit`` caps each domain's training images, shared evenly among the
+    training styles in domain B (:func:`balanced_quota`).
+    """
     if size % cell:
         raise ValueError(f"--size ({size}) must be a multiple of --cell ({cell})")
-    if size // cell < TILE:
-        raise ValueError(f"--size / --cell must be at least {TILE} (a whole tile), got {size // cell}")
-    clipart, tiles, dst = Path(clipart), Path(tiles), Path(dst)
-    _check_sources(clipart, tiles, categories, sheets)
+    registry = dict(STYLES if registry is None else registry)
+    if DEFAULT_STYLE in registry and (tiles is not None or sheets is not None):
+        base = registry[DEFAULT_STYLE]
+        registry[DEFAULT_STYLE] = replace(
+            base, folder=base.folder if tiles is None else Path(tiles),
+            sheets=base.sheets if sheets is None else tuple(Sheet(name) for name in sheets))
+    chosen = resolve_styles(styles, holdout_style, registry)
+    need = max(style.tile for style in chosen)
+    if size // cell < need:
+        raise ValueError(f"--size / --cell must be at least {need} (a whole tile), got {size // cell}")
+    clipart, dst = Path(clipart), Path(dst)
+    crawl_sheets = [sheet.name for sheet in registry[DEFAULT_STYLE].sheets] if DEFAULT_STYLE in registry else []
+    _check_sources(clipart, chosen, categories, crawl_sheets if sheets is None else sheets, holdout_style)
     kept: dict[str, dict[str, list[Item]]] = {d: {s: [] for s in SPLITS} for d in "AB"}
     dropped: dict[str, dict[str, int]] = {"A": {}, "B": {}}
-    sources = (("A", cartoon_items(clipart, categories, size)), ("B", sprite_items(tiles, sheets, size, cell)))
-    for domain, stream in sources:
+    by_style: dict[str, dict] = {style.name: {"package": style.package, "folder": str(style.folder),
+                                              "sheets": [sheet.name for sheet in style.sheets], "tile": style.tile,
+                                              "dropped": {}} for style in chosen}
+    sources = [("A", "", cartoon_items(clipart, categories, size))]
+    sources += [("B", style.name, style_items(style, size, cell)) for style in chosen]
+    for domain, style_name, stream in sources:
         for entry in stream:
             if isinstance(entry, Item):
-                kept[domain][split_of(entry.key, seed, val_fraction, test_fraction)].append(entry)
+                if style_name and style_name == holdout_style:
+                    split = "test"
+                else:
+                    split = split_of(entry.key, seed, val_fraction, test_fraction)
+                kept[domain][split].append(entry)
             else:
                 reason = entry[1].split(" (")[0]
                 dropped[domain][reason] = dropped[domain].get(reason, 0) + 1
-    rng = np.random.default_rng(seed)
-    for domain in "AB":
-        train = kept[domain]["train"]
-        if limit is not None and len(train) > limit:
-            pick = np.sort(rng.choice(len(train), size=limit, replace=False))
-            kept[domain]["train"] = [train[i] for i in pick]
-    manifest: dict = {"size": size, "cell": cell, "seed": seed, "limit": limit, "licences": LICENCES,
-                      "clipart": str(clipart), "categories": list(categories), "tiles": str(tiles),
-                      "sheets": list(sheets), "dropped": dropped, "images": {}}
+                if style_name:
+                    counts = by_style[style_name]["dropped"]
+                    counts[reason] = counts.get(reason, 0) + 1
+    if limit is not None:
+        rng = np.random.default_rng(seed)
+        for domain in "AB":
+            groups: dict[str, list[Item]] = {}
+            for item in kept[domain]["train"]:
+                groups.setdefault(item.source.get("style", ""), []).append(item)
+            quota = balanced_quota({name: len(items) for name, items in groups.items()}, limit)
+            if domain == "B" and len(groups) > 1:
+                logger.info("--limit %d: trainB per style %s", limit,
+                            ", ".join(f"{name} {quota[name]} of {len(items)}" for name, items in groups.items()))
+            picked: list[Item] = []
+            for name, items in groups.items():
+                if len(items) > quota[name]:
+                    pick = np.sort(rng.choice(len(items), size=quota[name], replace=False))
+                    items = [items[i] for i in pick]
+                picked.extend(items)
+            kept[domain]["train"] = picked
+    licences = {**LICENCES, "B": "; ".join(style.licence_line() for style in chosen),
+                "styles": {style.name: {"package": style.package, "licence": style.licence, "credit": style.credit,
+                                        "copyright": style.copyright} for style in chosen}}
+    manifest: dict = {"size": size, "cell": cell, "seed": seed, "limit": limit, "licences": licences,
+                      "clipart": str(clipart), "categories": list(categories),
+                      "tiles": str(registry[DEFAULT_STYLE].folder) if DEFAULT_STYLE in registry else None,
+                      "sheets": crawl_sheets if sheets is None else list(sheets),
+                      "styles": by_style, "holdout_style": holdout_style, "dropped": dropped, "images": {}}
     for domain in "AB":
         for split in SPLITS:
             folder = dst / f"{split}{domain}"
@@ -336,6 +592,9 @@ def make_dataset(dst: str | Path, *, size: int = 256, cell: int = 8, clipart: st
                 save_image(folder / name, item.image)
                 records.append({"name": name, **item.source})
             manifest["images"][f"{split}{domain}"] = records
+    for name, info in by_style.items():
+        info["images"] = {f"{split}B": sum(r["style"] == name for r in manifest["images"][f"{split}B"])
+                          for split in SPLITS}
     atomic_write_text(dst / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return manifest
 
@@ -348,21 +607,47 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _style_names(text: str) -> list[str]:
+    """argparse type of --styles: known style names (or ``all``), comma-separated, duplicates dropped."""
+    names = list(dict.fromkeys(_names(text)))
+    unknown = [n for n in names if n != "all" and n not in STYLES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown style {', '.join(map(repr, unknown))}; "
+                                         f"valid: {_valid_styles(STYLES)}")
+    return ["all"] if "all" in names else names
+
+
+def _style_name(text: str) -> str:
+    """argparse type of --holdout_style: one known style name."""
+    name = text.strip()
+    if name not in STYLES:
+        raise argparse.ArgumentTypeError(f"unknown style {name!r}; valid: {', '.join(STYLES)}")
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(
         prog="make_cartoon2pixel", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Build the cartoon (openclipart-png) -> pixel art (crawl-tiles-data) dataset offline.")
+        description="Build the cartoon (openclipart-png) -> pixel art (crawl-tiles-data and other pixel-art "
+                    "packages) dataset offline.")
     p.add_argument("dst", help="output folder (trainA/ trainB/ valA/ valB/ testA/ testB/ manifest.json)")
     p.add_argument("--size", type=positive_int, default=256, help="side of every image in pixels")
     p.add_argument("--cell", type=positive_int, default=8, help="pixel-art cell size (sprite upscale factor)")
     p.add_argument("--clipart", default=str(DEFAULT_CLIPART), help="clip-art folder (one sub-folder a category)")
-    p.add_argument("--tiles", default=str(DEFAULT_TILES), help="folder of the Crawl sprite sheets")
+    p.add_argument("--tiles", default=str(DEFAULT_TILES), help="folder of the Crawl sprite sheets (style crawl)")
     p.add_argument("--categories", type=_names, default=list(DEFAULT_CATEGORIES),
                    help="comma-separated clip-art categories (animals and plants are reserved)")
     p.add_argument("--sheets", type=_names, default=list(DEFAULT_SHEETS),
-                   help="comma-separated sprite sheets (main.png is reserved)")
-    p.add_argument("--limit", type=positive_int, default=None, help="training images per domain (seeded subset)")
+                   help="comma-separated Crawl sprite sheets of style crawl (main.png is reserved)")
+    p.add_argument("--styles", type=_style_names, default=[DEFAULT_STYLE],
+                   help="comma-separated pixel-art styles of domain B, or all (every style whose package is "
+                        f"installed); one of: {', '.join(f'{s.name} ({s.package})' for s in STYLES.values())}")
+    p.add_argument("--holdout_style", type=_style_name, default=None,
+                   help="a style written to testB only (never trainB/valB), to measure generalisation to an "
+                        "unseen style; joins --styles when not named there")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="training images per domain (seeded subset; in B shared evenly among the training styles)")
     p.add_argument("--val_fraction", type=fraction, default=0.05, help="share of items for valA/valB")
     p.add_argument("--test_fraction", type=fraction, default=0.1, help="share of items for testA/testB")
     p.add_argument("--seed", type=int, default=0, help="seed of the splits and of --limit")
@@ -378,9 +663,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--seed must be >= 0")
     if args.val_fraction + args.test_fraction >= 1.0:
         parser.error("--val_fraction + --test_fraction must be below 1")
+    if args.holdout_style and args.styles != ["all"] and set(args.styles) <= {args.holdout_style}:
+        parser.error(f"--holdout_style: {args.holdout_style} is the only style in --styles; nothing would be left "
+                     "for trainB (add training styles, e.g. --styles crawl,bolt)")
     try:
         manifest = make_dataset(args.dst, size=args.size, cell=args.cell, clipart=args.clipart, tiles=args.tiles,
-                                categories=args.categories, sheets=args.sheets, limit=args.limit, seed=args.seed,
+                                categories=args.categories, sheets=args.sheets, styles=args.styles,
+                                holdout_style=args.holdout_style, limit=args.limit, seed=args.seed,
                                 val_fraction=args.val_fraction, test_fraction=args.test_fraction)
     except (FileNotFoundError, ValueError) as exc:
         print(f"make_cartoon2pixel: error: {exc}", file=sys.stderr)
@@ -392,8 +681,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     dropped = {d: sum(v.values()) for d, v in manifest["dropped"].items()}
     print("done: " + ", ".join(f"{k} {v}" for k, v in counts.items())
           + f"; left out: A {dropped['A']}, B {dropped['B']} (reasons in manifest.json)")
+    print("styles (trainB/valB/testB): " + ", ".join(
+        f"{name} {info['images']['trainB']}/{info['images']['valB']}/{info['images']['testB']}"
+        + (" (held out)" if name == manifest["holdout_style"] else "") for name, info in manifest["styles"].items()))
     if counts["trainA"] == 0 or counts["trainB"] == 0:
-        print("make_cartoon2pixel: error: a training domain is empty; check --categories/--sheets", file=sys.stderr)
+        print("make_cartoon2pixel: error: a training domain is empty; check --categories/--styles/--sheets",
+              file=sys.stderr)
         return 1
     return 0
 

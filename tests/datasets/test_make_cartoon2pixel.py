@@ -2,15 +2,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import datasets.make_cartoon2pixel as c2p
 from datasets.make_cartoon2pixel import (
+    DEFAULT_TILES,
+    RESERVED_PACKAGES,
+    RESERVED_SHEETS,
+    SPLITS,
+    STYLES,
+    Sheet,
+    Style,
+    balanced_quota,
     cartoon_image,
+    cut_grid,
     cut_sprites,
     flatten_on_white,
     main,
@@ -18,6 +30,7 @@ from datasets.make_cartoon2pixel import (
     split_of,
     sprite_image,
     sprite_reason,
+    with_key,
 )
 from util.image import load_image, save_image
 
@@ -200,3 +213,257 @@ def test_runs_by_path():
     proc = subprocess.run([sys.executable, "datasets/make_cartoon2pixel.py", "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--clipart" in proc.stdout
+
+
+# --------------------------------------------------------------------------- styles (stand-in packages)
+def make_grid_sheet(path: Path, kept: int, cell: int = 16, cols: int = 6, origin=(0, 0), border: int = 0,
+                    key=None, seed: int = 0) -> list[tuple[int, int]]:
+    """A sheet on a ``cell`` grid: ``kept`` outlined 10x8 sprites (39 % of a 16-px cell: kept), then one
+    full-cell texture and one 2x2 fragment (both dropped), then empty cells. Opaque green grid lines fill
+    the borders. With ``key`` the sheet is RGB on that flat colour, else RGBA on transparency. Returns the
+    sheet positions (x, y) of the kept sprites."""
+    rng = np.random.default_rng(seed)
+    n = kept + 2
+    rows = -(-n // cols)
+    h, w = origin[1] + rows * (cell + border), origin[0] + cols * (cell + border)
+    sheet = np.zeros((h, w, 4), dtype=np.uint8)
+    sheet[..., 1] = sheet[..., 3] = 255  # green, opaque: what shows of it are the grid lines
+    where = []
+    for i in range(rows * cols):
+        top, left = origin[1] + (i // cols) * (cell + border), origin[0] + (i % cols) * (cell + border)
+        sheet[top:top + cell, left:left + cell] = 0
+        if i < kept:
+            sheet[top + 3:top + 13, left + 2:left + 10] = rgba_blob(10, 8, tuple(int(v) for v in rng.integers(0, 256, 3)))
+            where.append((left + 2, top + 3))
+        elif i == kept:
+            sheet[top:top + cell, left:left + cell] = rgba_blob(cell, cell, (90, 90, 90))
+        elif i == kept + 1:
+            sheet[top + 5:top + 7, left + 5:left + 7] = rgba_blob(2, 2)
+    if key is not None:
+        rgb = sheet[..., :3].copy()
+        rgb[sheet[..., 3] == 0] = key
+        save_image(path, rgb)
+    else:
+        save_image(path, sheet)
+    return where
+
+
+def make_registry(root: Path) -> dict[str, Style]:
+    """Stand-ins for every kind of style: the Crawl atlas (2 sprites a sheet, 4 in all), a grid style with
+    two sheets (12 + 8 sprites, the second on a 1-px bordered grid starting at (1, 1)), a key-colour
+    style (6 sprites) and a style whose package is not installed."""
+    tiles = root / "tiles"
+    for name in ("player.png", "feat.png", "main.png"):
+        make_sheet(tiles / name)
+    make_grid_sheet(root / "grid" / "a.png", 12)
+    make_grid_sheet(root / "grid" / "b.png", 8, origin=(1, 1), border=1, seed=1)
+    make_grid_sheet(root / "keyed" / "k.png", 6, key=(255, 0, 255), seed=2)
+    return {
+        "crawl": replace(STYLES["crawl"], folder=tiles),
+        "grid": Style("grid", "grid-data", root / "grid",
+                      (Sheet("a.png", grid=True), Sheet("b.png", grid=True, origin=(1, 1), border=1)), 16,
+                      "CC-BY-3", "Grid Artist", "/usr/share/doc/grid-data/copyright"),
+        "keyed": Style("keyed", "keyed-data", root / "keyed", (Sheet("k.png", grid=True),), 16, "GPL-2+",
+                       "Key Artist", "/usr/share/doc/keyed-data/copyright", key=(255, 0, 255)),
+        "absent": Style("absent", "absent-data", root / "absent", (Sheet("x.png", grid=True),), 16,
+                        "public-domain", "Nobody", "/usr/share/doc/absent-data/copyright"),
+    }
+
+
+def b_records(manifest: dict, split: str | None = None) -> list[dict]:
+    splits = SPLITS if split is None else (split,)
+    return [r for s in splits for r in manifest["images"][f"{s}B"]]
+
+
+def style_counts(records: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in records:
+        out[r["style"]] = out.get(r["style"], 0) + 1
+    return out
+
+
+def test_cut_grid_skips_grid_lines_and_crops_each_cell(tmp_path):
+    where = make_grid_sheet(tmp_path / "g.png", 3, cols=3, origin=(1, 1), border=1)
+    sheet = load_image(tmp_path / "g.png", keep_alpha=True)
+    assert sheet.shape == (1 + 2 * 17, 1 + 3 * 17, 4)
+    sprites = cut_grid(sheet, 16, origin=(1, 1), border=1)
+    boxes = [box for _, box, _ in sprites]
+    assert boxes[:3] == [(x, y, 8, 10) for x, y in where]
+    assert boxes[3] == (1, 18, 16, 16)  # the texture cell, cropped to nothing less than the cell
+    assert boxes[4] == (18 + 5, 18 + 5, 2, 2)  # the fragment
+    assert len(sprites) == 5 and not any(edge for _, _, edge in sprites)
+    assert [sprite_reason(s, e, 16) for s, _, e in sprites] == [
+        "", "", "", "texture (covers over 75 % of a tile)", "fragment (covers under 15 % of a tile)"]
+    assert (sprites[0][0][..., 3] == 255).all() and sprites[0][0].shape == (10, 8, 4)
+    # read without the border, the grid lines would land inside the cells
+    assert [b for _, b, _ in cut_grid(sheet, 16)][0] != boxes[0]
+    with pytest.raises(ValueError, match="alpha"):
+        cut_grid(sheet[..., :3], 16)
+
+
+def test_with_key_makes_the_key_colour_transparent():
+    rgb = np.array([[[255, 0, 255], [10, 20, 30]]], dtype=np.uint8)
+    out = with_key(rgb, (255, 0, 255))
+    assert out.tolist() == [[[0, 0, 0, 0], [10, 20, 30, 255]]]
+    rgba = np.array([[[255, 0, 255, 255], [1, 2, 3, 0]]], dtype=np.uint8)
+    assert with_key(rgba, (255, 0, 255))[..., 3].tolist() == [[0, 0]]
+    assert with_key(rgba, None) is rgba
+    with pytest.raises(ValueError, match="no alpha channel"):
+        with_key(rgb, None)
+
+
+def test_balanced_quota_shares_evenly_and_passes_on_unused_shares():
+    assert balanced_quota({"crawl": 4, "keyed": 6, "grid": 20}, 15) == {"crawl": 4, "keyed": 5, "grid": 6}
+    assert balanced_quota({"a": 100, "b": 100, "c": 100, "d": 100}, 200) == {"a": 50, "b": 50, "c": 50, "d": 50}
+    assert balanced_quota({"a": 10, "b": 10, "c": 10}, 10) == {"a": 3, "b": 3, "c": 4}
+    assert balanced_quota({"a": 2, "b": 3}, 50) == {"a": 2, "b": 3}
+    assert balanced_quota({"only": 7}, 5) == {"only": 5}
+
+
+def test_registry_styles_are_licence_clean_and_not_reserved():
+    assert set(STYLES) >= {"crawl", "bolt", "gervais", "trident"}
+    assert len({s.package for s in STYLES.values()} - {"crawl-tiles-data"}) >= 2
+    for style in STYLES.values():
+        assert style.package not in RESERVED_PACKAGES and "tecnoballz" not in str(style.folder)
+        assert not {Path(sh.name).name for sh in style.sheets} & set(RESERVED_SHEETS)
+        assert style.licence and style.credit and style.copyright == f"/usr/share/doc/{style.package}/copyright"
+        assert style.tile <= 64
+    assert STYLES["crawl"].folder == DEFAULT_TILES and [s.name for s in STYLES["crawl"].sheets] == ["player.png",
+                                                                                                       "feat.png"]
+
+
+def test_styles_selection_keys_and_licence_fields(tmp_path):
+    registry = make_registry(tmp_path)
+    clipart, _ = make_sources(tmp_path / "src")
+    kw = dict(size=64, cell=2, clipart=clipart, categories=["people"], seed=1, val_fraction=0.2,
+              test_fraction=0.2, registry=registry)
+    m = make_dataset(tmp_path / "two", styles=["grid", "crawl"], **kw)
+    records = b_records(m)
+    assert style_counts(records) == {"grid": 20, "crawl": 4}
+    assert list(m["styles"]) == ["grid", "crawl"] and m["holdout_style"] is None
+    for r in records:
+        style = registry[r["style"]]
+        assert (r["package"], r["licence"]) == (style.package, style.licence)
+        # the default style keeps its old split keys; the others are prefixed with their name
+        key = f"{r['sheet']}:{r['x']},{r['y']}" if r["style"] == "crawl" else f"{r['style']}/{r['sheet']}:{r['x']},{r['y']}"
+        split = next(s for s in SPLITS if r in m["images"][f"{s}B"])
+        assert split_of(key, 1, 0.2, 0.2) == split
+    assert set(m["licences"]["styles"]) == {"grid", "crawl"}
+    assert m["licences"]["styles"]["grid"] == {"package": "grid-data", "licence": "CC-BY-3", "credit": "Grid Artist",
+                                               "copyright": "/usr/share/doc/grid-data/copyright"}
+    assert "CC0" in m["licences"]["B"] and "grid-data: CC-BY-3 (Grid Artist" in m["licences"]["B"]
+    assert "public domain" in m["licences"]["A"]
+    assert m["styles"]["grid"]["dropped"] == {"texture": 2, "fragment": 2}
+    assert sum(m["styles"]["grid"]["images"].values()) == 20
+    # the grid lines of b.png never become sprites; the key colour of keyed never shows
+    only_keyed = make_dataset(tmp_path / "keyed", styles=["keyed"], **kw)
+    assert style_counts(b_records(only_keyed)) == {"keyed": 6}
+    for split in SPLITS:
+        for r in only_keyed["images"][f"{split}B"]:
+            img = load_image(tmp_path / "keyed" / f"{split}B" / r["name"])
+            assert not (img == [255, 0, 255]).all(axis=2).any()
+            assert img[0, 0].tolist() == [255, 255, 255]
+    assert "crawl" not in only_keyed["licences"]["styles"]
+
+
+def test_styles_all_takes_every_installed_style(tmp_path, caplog):
+    registry = make_registry(tmp_path)
+    clipart, _ = make_sources(tmp_path / "src")
+    with caplog.at_level(logging.INFO, logger="datasets.make_cartoon2pixel"):
+        m = make_dataset(tmp_path / "out", size=64, cell=2, clipart=clipart, categories=["people"], styles=["all"],
+                         registry=registry)
+    assert list(m["styles"]) == ["crawl", "grid", "keyed"]
+    assert style_counts(b_records(m)) == {"crawl": 4, "grid": 20, "keyed": 6}
+    assert "absent (absent-data)" in caplog.text
+
+
+def test_holdout_style_goes_to_test_only(tmp_path):
+    registry = make_registry(tmp_path)
+    clipart, _ = make_sources(tmp_path / "src")
+    m = make_dataset(tmp_path / "out", size=64, cell=2, clipart=clipart, categories=["people"],
+                     styles=["crawl", "grid"], holdout_style="keyed", val_fraction=0.3, test_fraction=0.3,
+                     limit=5, registry=registry)
+    assert m["holdout_style"] == "keyed" and list(m["styles"]) == ["crawl", "grid", "keyed"]
+    assert "keyed" not in style_counts(b_records(m, "train")) and "keyed" not in style_counts(b_records(m, "val"))
+    assert style_counts(b_records(m, "test"))["keyed"] == 6  # the whole style, never limited
+    assert m["styles"]["keyed"]["images"] == {"trainB": 0, "valB": 0, "testB": 6}
+    assert sum(style_counts(b_records(m, "train")).values()) == 5
+    # the seen styles keep their own val/test splits
+    assert style_counts(b_records(m, "val")).get("grid", 0) + style_counts(b_records(m, "test")).get("grid", 0) > 0
+    # holding out a style that is also in --styles works the same
+    again = make_dataset(tmp_path / "again", size=64, cell=2, clipart=clipart, categories=["people"],
+                         styles=["crawl", "grid", "keyed"], holdout_style="keyed", val_fraction=0.3,
+                         test_fraction=0.3, limit=5, registry=registry)
+    assert again["images"] == m["images"]
+    with pytest.raises(ValueError, match="--holdout_style keyed: no other style"):
+        make_dataset(tmp_path / "none", size=64, cell=2, clipart=clipart, categories=["people"], styles=["keyed"],
+                     holdout_style="keyed", registry=registry)
+
+
+def test_limit_keeps_the_same_number_per_style(tmp_path):
+    registry = make_registry(tmp_path)
+    clipart, _ = make_sources(tmp_path / "src")
+    kw = dict(size=64, cell=2, clipart=clipart, categories=["people", "food"], styles=["crawl", "keyed", "grid"],
+              val_fraction=0.0, test_fraction=0.0, registry=registry)
+    m = make_dataset(tmp_path / "a", limit=15, **kw)
+    assert style_counts(b_records(m, "train")) == {"crawl": 4, "keyed": 5, "grid": 6}
+    assert len(m["images"]["trainA"]) == 12  # 12 cartoons, under the limit
+    m = make_dataset(tmp_path / "b", limit=9, **kw)
+    assert style_counts(b_records(m, "train")) == {"crawl": 3, "keyed": 3, "grid": 3}
+    assert len(m["images"]["trainA"]) == 9
+    assert make_dataset(tmp_path / "c", limit=9, **kw)["images"] == m["images"]  # seeded
+    assert style_counts(b_records(make_dataset(tmp_path / "d", **kw), "train")) == {"crawl": 4, "keyed": 6, "grid": 20}
+
+
+def test_styles_refused_when_reserved_or_missing(tmp_path):
+    registry = make_registry(tmp_path)
+    clipart, _ = make_sources(tmp_path / "src")
+    kw = dict(size=64, cell=2, clipart=clipart, categories=["people"])
+    registry["eval"] = replace(registry["grid"], name="eval", package="tecnoballz-data")
+    with pytest.raises(ValueError, match="tecnoballz-data, reserved for evaluation"):
+        make_dataset(tmp_path / "o", styles=["eval"], registry=registry, **kw)
+    registry["eval"] = replace(registry["grid"], name="eval", folder=tmp_path / "usr" / "share" / "games" / "tecnoballz")
+    with pytest.raises(ValueError, match="reserved for evaluation"):
+        make_dataset(tmp_path / "o", styles=["eval"], registry=registry, **kw)
+    registry["eval"] = replace(registry["crawl"], name="eval", sheets=(Sheet("player.png"), Sheet("main.png")))
+    with pytest.raises(ValueError, match="--styles eval: the style uses main.png, reserved for evaluation"):
+        make_dataset(tmp_path / "o", styles=["eval"], registry=registry, **kw)
+    with pytest.raises(FileNotFoundError, match=r"--styles absent: no folder .*'sudo apt-get install absent-data'"):
+        make_dataset(tmp_path / "o", styles=["crawl", "absent"], registry=registry, **kw)
+    with pytest.raises(ValueError, match="--styles: unknown style 'nope'; valid: all, crawl, grid"):
+        make_dataset(tmp_path / "o", styles=["nope"], registry=registry, **kw)
+    with pytest.raises(ValueError, match=r"--size / --cell must be at least 32 \(a whole tile\), got 16"):
+        make_dataset(tmp_path / "o", styles=["crawl", "grid"], registry=registry, **{**kw, "size": 32})
+    # a 16-px style alone fits a 16-px canvas
+    assert make_dataset(tmp_path / "small", styles=["grid"], registry=registry, **{**kw, "size": 32})["styles"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_style_flags(tmp_path, capsys, monkeypatch):
+    registry = make_registry(tmp_path)
+    monkeypatch.setattr(c2p, "STYLES", registry)
+    clipart, _ = make_sources(tmp_path / "src")
+    base = [str(tmp_path / "ds"), "--size", "64", "--cell", "2", "--clipart", str(clipart), "--tiles",
+            str(tmp_path / "tiles"), "--categories", "people"]
+    for flags, named in ((["--styles", "crawl,pixels"], "argument --styles: unknown style 'pixels'; "
+                                                          "valid: all, crawl, grid, keyed, absent"),
+                         (["--styles", ","], "argument --styles"),
+                         (["--holdout_style", "all"], "argument --holdout_style: unknown style 'all'; "
+                                                      "valid: crawl, grid, keyed, absent"),
+                         (["--styles", "grid", "--holdout_style", "grid"], "--holdout_style: grid is the only style")):
+        with pytest.raises(SystemExit) as exc:
+            main(base + flags)
+        assert exc.value.code == 2
+        assert named in capsys.readouterr().err
+    assert main(base + ["--styles", "crawl,absent"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "absent-data" in err and "sudo apt-get install absent-data" in err
+    assert not (tmp_path / "ds").exists()
+    rc = main(base + ["--styles", "all", "--holdout_style", "keyed", "--limit", "8", "--test_fraction", "0",
+                      "--val_fraction", "0"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "styles (trainB/valB/testB): crawl 4/0/0, grid 4/0/0, keyed 0/0/6 (held out)" in out
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert manifest["holdout_style"] == "keyed" and set(manifest["licences"]["styles"]) == {"crawl", "grid", "keyed"}
+    assert all(r["style"] == "keyed" and r["licence"] == "GPL-2+" for r in manifest["images"]["testB"])
