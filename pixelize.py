@@ -57,15 +57,16 @@ def _run(opt) -> int:
     main_rank = dist.is_main()
     if main_rank:
         if pixelizer.generator is None:
-            print("no generator (--name/--model_path not given): post-processing only")
+            print("no generator (--pretrained/--name/--model_path not given): post-processing only")
             parser = pixelize_options.make_parser()
             unused = engine.generator_flags_given(opt, {dest: parser.get_default(dest) for dest in vars(opt)})
             if unused:
                 print(f"warning: {', '.join(unused)} only affect{'s' if len(unused) == 1 else ''} the generator "
-                      "stage and without --name/--model_path are ignored", file=sys.stderr)
+                      "stage and without --pretrained/--name/--model_path are ignored", file=sys.stderr)
         if opt.demo:
             print("--demo: the built-in sample photos (astronaut, chelsea, coffee, rocket) and cartoons (mushroom, "
-                  "house, face, potion), post-processing alone | generator + post-processing")
+                  "house, face, potion); --pretrained auto picks each image's stage (the page says which and why): "
+                  "post-processing alone | generator + post-processing")
         elif not opt.input:
             print("no --input: using the built-in sample photos (astronaut, chelsea, coffee, rocket)")
         if ignored:

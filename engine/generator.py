@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,13 +16,44 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Guidance:
+    """How a generator's output is guided by its input (``postprocess.guidance.guided_pixelize``).
+
+    ``color_match``: the input's hue and saturation copied back; ``keep_white``: its white background
+    restored half a cell from the drawing; ``keep_tone``: its colours, lightness included, kept except
+    on the generator's outlines; ``despeckle``: isolated cells the input does not have removed after
+    quantising. A shipped generator's notes (its ``.json`` sidecar) say which it needs."""
+
+    color_match: bool = False
+    keep_white: bool = False
+    keep_tone: bool = False
+    despeckle: bool = False
+
+    @classmethod
+    def from_notes(cls, notes: dict, **given: bool | None) -> "Guidance":
+        """The notes' choices (a missing or non-boolean entry is off), each replaced by a ``given`` one
+        that is not None (the user's flags)."""
+        values = {}
+        for name in ("color_match", "keep_white", "keep_tone", "despeckle"):
+            value = given.get(name)
+            values[name] = bool(value) if value is not None else notes.get(name) is True
+        return cls(**values)
+
+    def describe(self) -> str:
+        """``"keep_tone, keep_white, despeckle"`` or ``"none"``."""
+        on = [name for name in ("color_match", "keep_tone", "keep_white", "despeckle") if getattr(self, name)]
+        return ", ".join(on) or "none"
+
+
 class GeneratorStage:
     """A loaded generator applied to uint8 images of any size, in batches, under inference_mode."""
 
     def __init__(self, path: str, *, overrides: dict[str, Any], device: "str | torch.device", gen_size: int,
-                 scale: float | None = None) -> None:
+                 scale: float | None = None, guidance: Guidance | None = None, name: str | None = None) -> None:
         """``scale``: resize factor applied to every input before the generator (None = none); a shipped
-        generator trained at cell ``C`` gets ``C / --pixel_size``, so one output cell is ``C`` of its pixels."""
+        generator trained at cell ``C`` gets ``C / --pixel_size``, so one output cell is ``C`` of its pixels.
+        ``guidance``: how its output is guided by the input (default: none); ``name``: how it is shown."""
         import torch
 
         from models import networks
@@ -34,8 +66,10 @@ class GeneratorStage:
         self.gen_size = gen_size
         self.scale = scale
         self.lock = threading.Lock()
-        logger.info("generator: %s (%s) on %s", path,
-                    ", ".join(f"{k}={v}" for k, v in self.config.items()), self.device)
+        self.guidance = guidance if guidance is not None else Guidance()
+        self.name = name or str(path)
+        logger.info("generator: %s (%s) on %s; guidance: %s", path,
+                    ", ".join(f"{k}={v}" for k, v in self.config.items()), self.device, self.guidance.describe())
 
     def _fit(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

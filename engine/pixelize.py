@@ -13,6 +13,7 @@ a disjoint share of the inputs (``util.dist.shard``) and rank 0 writes the page.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -23,19 +24,25 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 import postprocess
-from engine.generator import GeneratorStage
+from engine.generator import GeneratorStage, Guidance
 from engine.jobs import Job, check_output_folder, collect_jobs, load_source
-from postprocess.background import guide_stylised
+from engine.route import AutoStage, Route
+from postprocess.guidance import guide, guided_pixelize
 from util import dist, pretrained
 from util.cli import FlagError
+from util.fileio import atomic_write_text
 from util.image import ImageLoadError, save_image, save_upscaled, to_rgb
+from util.pretrained import AUTO
 
 logger = logging.getLogger(__name__)
 
+#: ``--pretrained auto`` writes the choice made for each image here, beside index.html.
+ROUTES_FILE = "routes.json"
 #: Image formats every browser shows; other inputs get a PNG preview for the HTML page.
 BROWSER_FORMATS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 #: Flags that only matter with a generator: dest -> how the user typed it.
-GENERATOR_FLAGS = {"color_match": "--color_match", "keep_white": "--keep_white", "netG": "--netG", "ngf": "--ngf",
+GENERATOR_FLAGS = {"color_match": "--color_match", "keep_white": "--keep_white", "keep_tone": "--keep_tone",
+                   "despeckle": "--despeckle", "netG": "--netG", "ngf": "--ngf",
                    "norm": "--norm", "no_dropout": "--no_dropout", "use_dropout": "--use_dropout",
                    "input_nc": "--input_nc", "output_nc": "--output_nc", "gen_size": "--gen_size",
                    "batch_size": "--batch_size", "device": "--device", "gpu_ids": "--gpu_ids", "epoch": "--epoch",
@@ -54,6 +61,7 @@ class Outcome:
     preview_out: Path | None = None
     colors: int | None = None
     preview_alone: Path | None = None  # --compare: the same image pixelized without the generator
+    route: Route | None = None  # --pretrained auto: what the image was taken for, the stage chosen and why
 
 
 @dataclass
@@ -87,7 +95,7 @@ class Pixelizer:
     """Runs the pixelize job described by parsed pixelize options (``options.pixelize_options``)."""
 
     def __init__(self, opt, settings: postprocess.PixelArtSettings | None = None,
-                 generator: GeneratorStage | None = None) -> None:
+                 generator: GeneratorStage | AutoStage | None = None) -> None:
         """``settings``: the validated post-processing record (default: :func:`settings_from_options`)."""
         self.opt = opt
         self.out_dir = Path(opt.output)
@@ -95,12 +103,13 @@ class Pixelizer:
         self.summary = Summary()
         self.settings = settings_from_options(opt) if settings is None else settings
 
-    def _prepare(self, image: np.ndarray, stylised: np.ndarray | None) -> np.ndarray:
-        """Input (with alpha) + generator output -> the image to quantise (alpha carried over)."""
+    def _prepare(self, image: np.ndarray, stylised: np.ndarray | None, guidance: Guidance) -> np.ndarray:
+        """Input (with alpha) + generator output -> the image to quantise (alpha carried over); the
+        despeckle step comes after quantising and is not applied here (videos)."""
         if stylised is None:
             return image
-        stylised = guide_stylised(stylised, to_rgb(image), self.opt.pixel_size, color_match=bool(self.opt.color_match),
-                                  keep_white=bool(self.opt.keep_white))
+        stylised = guide(stylised, to_rgb(image), self.opt.pixel_size, color_match=guidance.color_match,
+                         keep_white=guidance.keep_white, keep_tone=guidance.keep_tone)
         if image.shape[2] == 4:
             return np.concatenate([stylised, image[..., 3:]], axis=2)
         return stylised
@@ -157,6 +166,8 @@ class Pixelizer:
         by_identity = {identity(path): name for path, name in inputs.items()}  # hard links too
         by_identity.pop(None, None)
         planned = [p for job in jobs for p in self.planned_outputs(job)] + [self.out_dir / "index.html"]
+        if self.opt.pretrained == AUTO:
+            planned.append(self.out_dir / ROUTES_FILE)
         for path in planned:
             hit = inputs.get(key(path))
             if hit is None and os.path.lexists(path):
@@ -175,12 +186,19 @@ class Pixelizer:
             save_image(path, image, indexed=False)
         return path
 
-    def finish_image(self, job: Job, image: np.ndarray, stylised: np.ndarray | None) -> Outcome:
-        """Quantise one loaded image and save it (and its palette)."""
+    def finish_image(self, job: Job, image: np.ndarray, stylised: np.ndarray | None,
+                     stage: GeneratorStage | None = None, route: Route | None = None) -> Outcome:
+        """Quantise one loaded image (guided by it when ``stylised`` is a generator output of ``stage``,
+        default: the run's generator) and save it (and its palette)."""
         out_path = self.output_path(job)
         cell = self._cell_size(image.shape[:2], job.label)
         settings = self.settings if cell == self.settings.pixel_size else self.settings.replace(pixel_size=cell)
-        native, palette = postprocess.pixelize_image_with_palette(self._prepare(image, stylised), settings)
+        if stylised is None:
+            native, palette = postprocess.pixelize_image_with_palette(image, settings)
+        else:
+            g = (stage or self.generator).guidance
+            native, palette = guided_pixelize(stylised, image, settings, color_match=g.color_match,
+                                              keep_white=g.keep_white, keep_tone=g.keep_tone, despeckle=g.despeckle)
         self.save_display(out_path, native, image.shape[:2], cell)
         self._save_palette(palette, out_path)
         alone = None
@@ -189,7 +207,7 @@ class Pixelizer:
             native_alone = postprocess.pixelize_image(image, settings)
             self.save_display(alone, native_alone, image.shape[:2], cell)
         return Outcome(job, "done", out_path, preview_in=self._input_preview(job, image), preview_out=out_path,
-                       colors=int(len(palette)), preview_alone=alone)
+                       colors=int(len(palette)), preview_alone=alone, route=route)
 
     def display_scale(self, cell: int, source_hw: tuple[int, int]) -> tuple[int, tuple[int, int] | None]:
         """``(factor, crop_to)`` for saving a native result: enlarged by --upscale; at the default
@@ -221,9 +239,10 @@ class Pixelizer:
             except Exception as err:  # noqa: BLE001 - report any decoder failure by path, keep going
                 return job, None, f"{type(err).__name__}: {err}"
 
-        def finish(job: Job, image: np.ndarray, stylised: np.ndarray | None) -> Outcome:
+        def finish(job: Job, image: np.ndarray, stylised: np.ndarray | None, stage: GeneratorStage | None,
+                   route: Route | None) -> Outcome:
             try:
-                return self.finish_image(job, image, stylised)
+                return self.finish_image(job, image, stylised, stage, route)
             except (ValueError, OSError) as err:
                 return Outcome(job, "failed", reason=str(err))
 
@@ -237,7 +256,7 @@ class Pixelizer:
                 for job, im, reason in loaded:
                     if im is None:
                         report(Outcome(job, "failed", reason=reason))
-                pending += [pool.submit(finish, job, im, st) for job, im, st in self._stylise(good, report)]
+                pending += [pool.submit(finish, *item) for item in self._stylise(good, report)]
                 # With a generator, finish this batch before the next forward pass: torch's threads
                 # already use every core, and sharing them with quantisation slows both down.
                 keep = 0 if self.generator is not None else 2 * batch
@@ -256,14 +275,20 @@ class Pixelizer:
                         report(fut.result())
 
     def _stylise(self, good: list[tuple[Job, np.ndarray]], report: Callable[[Outcome], None]
-                 ) -> list[tuple[Job, np.ndarray, np.ndarray | None]]:
-        """Generator outputs for a batch; when the batch fails, each image is retried alone and the
-        one(s) the generator cannot take are reported as failed, so the others still finish."""
+                 ) -> list[tuple[Job, np.ndarray, np.ndarray | None, GeneratorStage | None, Route | None]]:
+        """``(job, image, generator output, its stage, route)`` for a batch (``--pretrained auto`` picks a
+        stage, or none, per image); when the batch fails, each image is retried alone and the one(s) the
+        generator cannot take are reported as failed, so the others still finish."""
         if self.generator is None or not good:
-            return [(job, im, None) for job, im in good]
+            return [(job, im, None, None, None) for job, im in good]
         try:
+            if isinstance(self.generator, AutoStage):
+                routed = self.generator([im for _, im in good])
+                for (job, _), (_, _, route) in zip(good, routed, strict=True):
+                    logger.info("%s: %s", job.label, route.describe())
+                return [(job, im, st, stage, route) for (job, im), (st, stage, route) in zip(good, routed, strict=True)]
             styled = self.generator([im for _, im in good])
-            return [(job, im, st) for (job, im), st in zip(good, styled, strict=True)]
+            return [(job, im, st, self.generator, None) for (job, im), st in zip(good, styled, strict=True)]
         except (RuntimeError, ValueError) as err:
             if len(good) == 1:
                 text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -293,7 +318,7 @@ class Pixelizer:
         try:
             frames: Iterable[np.ndarray] = _save_first(reader.frames(keep_alpha), preview_in)
             if self.generator is not None:
-                frames = self._stylise_stream(frames)
+                frames = self._stylise_stream(frames, job)
             native_frames = postprocess.pixelize_frames(frames, settings)
             count = video.write_video(out_path, native_frames, fps=reader.fps, fmt=self.opt.video_format,
                                       upscale=factor, crop_to=crop_to,
@@ -310,15 +335,27 @@ class Pixelizer:
             raise
         return Outcome(job, "done", out_path, preview_in=preview_in, preview_out=preview_out)
 
-    def _stylise_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    def _stylise_stream(self, frames: Iterable[np.ndarray], job: Job) -> Iterator[np.ndarray]:
+        """Generator outputs, guided, for a stream of frames; with ``--pretrained auto`` the first frame
+        chooses the stage (or none) for the whole video."""
+        stage = self.generator
         batch: list[np.ndarray] = []
         for frame in frames:
+            if isinstance(stage, AutoStage):
+                from engine.route import route_image
+
+                route = route_image(frame)
+                logger.info("%s: %s (chosen on the first frame)", job.label, route.describe())
+                stage = None if route.stage is None else stage.stage(route.stage)
+            if stage is None:
+                yield frame
+                continue
             batch.append(frame)
             if len(batch) == self.opt.batch_size:
-                yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch), strict=True))
+                yield from (self._prepare(f, s, stage.guidance) for f, s in zip(batch, stage(batch), strict=True))
                 batch = []
-        if batch:
-            yield from (self._prepare(f, s) for f, s in zip(batch, self.generator(batch), strict=True))
+        if batch and stage is not None:
+            yield from (self._prepare(f, s, stage.guidance) for f, s in zip(batch, stage(batch), strict=True))
 
     # ---------------------------------------------------------------- all together
     def run(self, jobs: list[Job], report: Callable[[Outcome], None]) -> Summary:
@@ -363,7 +400,8 @@ def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
     for o in outcomes:
         if o.status == "failed" or o.preview_out is None or not o.preview_out.exists():
             continue
-        page.add_header(o.job.label if o.colors is None else f"{o.job.label} ({o.colors} colours)")
+        header = o.job.label if o.colors is None else f"{o.job.label} ({o.colors} colours)"
+        page.add_header(f"{header}; auto: {o.route.describe()}" if o.route else header)
         if o.preview_alone is not None:
             shown = (o.preview_in, o.preview_alone, o.preview_out)
             labels = ["input", "post-processing alone", "generator + post-processing"]
@@ -374,6 +412,12 @@ def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
     page.save()
     with contextlib.suppress(OSError):  # the page links its files in place: no images/ folder of its own
         page.get_image_dir().rmdir()
+    routed = [o for o in outcomes if o.route is not None and o.status == "done" and o.output is not None]
+    if routed:  # --pretrained auto: what each image was taken for and the stage it got, also for scripts
+        entries = [{"input": o.job.source, "output": os.path.relpath(o.output, out_dir), "kind": o.route.kind,
+                    "stage": o.route.stage or "quantisation alone", "confidence": round(o.route.confidence, 3),
+                    "reason": o.route.reason} for o in routed]
+        atomic_write_text(out_dir / ROUTES_FILE, json.dumps({"routes": entries}, indent=1) + "\n")
     return out_dir / "index.html"
 
 
@@ -421,22 +465,35 @@ def plan(opt, settings: postprocess.PixelArtSettings | None = None) -> Plan:
     return Plan(jobs, ignored, pixelizer)
 
 
-def load_generator_stage(opt) -> GeneratorStage | None:
-    """The generator of ``opt.generator_path`` on the chosen device (None without one); FlagError when the
-    file is missing or does not fit the --netG/--ngf/... overrides, or the device is not there."""
+def load_generator_stage(opt) -> GeneratorStage | AutoStage | None:
+    """The generator of ``opt.generator_path`` on the chosen device (None without one; an :class:`AutoStage`
+    for ``--pretrained auto``); FlagError when the file is missing or does not fit the --netG/--ngf/...
+    overrides, or the device is not there."""
+    if opt.pretrained == AUTO:
+        try:
+            dist.resolve_device(opt.device, opt.gpu_ids)
+        except ValueError as err:
+            raise FlagError(str(err)) from err
+        return AutoStage(lambda name: _stage(str(pretrained.resolve(name)), opt, name))
     if opt.generator_path is None:
         return None
     if not Path(opt.generator_path).is_file():
         raise FlagError(f"generator file {opt.generator_path} not found "
                         "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
-    cell = pretrained.training_cell(opt.generator_path)
+    return _stage(opt.generator_path, opt, opt.pretrained)
+
+
+def _stage(path: str, opt, name: str | None) -> GeneratorStage:
+    cell = pretrained.training_cell(path)
     dropout = True if opt.use_dropout else False if opt.no_dropout else None
     overrides = dict(netG=opt.netG, ngf=opt.ngf, norm=opt.norm, use_dropout=dropout, input_nc=opt.input_nc,
                      output_nc=opt.output_nc)
+    guidance = Guidance.from_notes(pretrained.sidecar(path), color_match=opt.color_match, keep_white=opt.keep_white,
+                                   keep_tone=opt.keep_tone, despeckle=opt.despeckle)
     try:
         device, _ = dist.resolve_device(opt.device, opt.gpu_ids)
-        return GeneratorStage(opt.generator_path, overrides=overrides, device=device, gen_size=opt.gen_size,
-                              scale=None if cell is None else cell / opt.pixel_size)
+        return GeneratorStage(path, overrides=overrides, device=device, gen_size=opt.gen_size,
+                              scale=None if cell is None else cell / opt.pixel_size, guidance=guidance, name=name)
     except (ValueError, FileNotFoundError) as err:
         raise FlagError(str(err)) from err
 

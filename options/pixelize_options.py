@@ -88,7 +88,9 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--pretrained", type=_pretrained_name, default=None, metavar="NAME",
                    help="a generator shipped in stateDict/: cartoon2pixel (CycleGAN, cartoons on white -> pixel-art "
                         "sprites) or smooth2pixel (pix2pix, smooth renders of pixel art -> crisp cells); same as "
-                        "--model_path stateDict/NAME_G_A.pth (or NAME_G.pth)")
+                        "--model_path stateDict/NAME_G_A.pth (or NAME_G.pth). 'auto': each image is classified "
+                        "(photo, drawing, smooth render of pixel art, pixel art) and gets the generator that helps "
+                        "it (drawing: cartoon2pixel, render: smooth2pixel) or none (photos, pixel art)")
     g.add_argument("--netG", choices=GENERATORS, default=None,
                    help="override/check the architecture inferred from the file")
     g.add_argument("--ngf", type=positive_int, default=None, help="override/check the inferred width")
@@ -109,6 +111,14 @@ def make_parser() -> argparse.ArgumentParser:
                    help="copy the input's white background (near-white, connected to the border) back onto the "
                         "generator output, half a cell away from the drawing (default: as the shipped generator's "
                         "notes say: on for cartoon2pixel)")
+    g.add_argument("--keep_tone", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the input's colours, lightness included, everywhere except on the outlines the "
+                        "generator draws along the input's edges (default: as the shipped generator's notes say: on "
+                        "for cartoon2pixel); implies --color_match")
+    g.add_argument("--despeckle", action=argparse.BooleanOptionalAction, default=None,
+                   help="after quantising, give an isolated cell (unlike each of its 4 neighbours) a neighbour's "
+                        "colour unless the input has it too (an eye, a highlight) (default: as the shipped "
+                        "generator's notes say: on for cartoon2pixel)")
     g.add_argument("--device", type=device_name, default=None,
                    help="torch device, e.g. cpu, cuda, cuda:1 (default: GPU if any)")
     g.add_argument("--gpu_ids", type=gpu_list, default=None, help="reference-style device choice: 0, 1 or -1 (CPU)")
@@ -117,6 +127,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _pretrained_name(text: str) -> str:
+    if text == pretrained.AUTO:
+        return text
     try:
         pretrained.resolve(text)
     except ValueError as err:
@@ -141,10 +153,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error("--demo runs on the built-in samples; drop --input (or drop --demo)")
         opt.compare = True
         if opt.pretrained is None and opt.model_path is None and opt.name is None:
-            if "cartoon2pixel" not in pretrained.shipped():
-                parser.error("--demo needs the shipped generator stateDict/cartoon2pixel_G_A.pth (and its .json), "
-                             "which is missing from this checkout; pass --model_path FILE.pth")
-            opt.pretrained = "cartoon2pixel"
+            missing = [n for n in ("cartoon2pixel", "smooth2pixel") if n not in pretrained.shipped()]
+            if missing:
+                parser.error(f"--demo needs the shipped generators {', '.join(missing)} in stateDict/ (each .pth with "
+                             "its .json), missing from this checkout; pass --model_path FILE.pth")
+            opt.pretrained = pretrained.AUTO
     if opt.compare and opt.pretrained is None and opt.model_path is None and opt.name is None:
         parser.error("--compare shows generator + post-processing beside post-processing alone; give a generator "
                      "(--pretrained, --model_path or --name)")
@@ -152,6 +165,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if opt.pretrained is not None:
         if opt.model_path is not None or opt.name is not None:
             parser.error("--pretrained names a shipped generator; drop --model_path/--name (or drop --pretrained)")
+        if opt.pretrained == pretrained.AUTO:
+            missing = [n for n in ("cartoon2pixel", "smooth2pixel") if n not in pretrained.shipped()]
+            if missing:
+                parser.error(f"--pretrained auto needs the shipped generators {', '.join(missing)} in stateDict/ "
+                             "(each .pth with its .json)")
+            return opt  # each image's generator (and its notes) is chosen while the job runs
         opt.generator_path = str(pretrained.resolve(opt.pretrained))
     elif opt.model_path is not None:
         opt.generator_path = opt.model_path
@@ -165,4 +184,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
             opt.color_match = bool(notes.get("color_match", False))
         if opt.keep_white is None:
             opt.keep_white = bool(notes.get("keep_white", False))
+        if opt.keep_tone is None:
+            opt.keep_tone = bool(notes.get("keep_tone", False))
+        if opt.despeckle is None:
+            opt.despeckle = bool(notes.get("despeckle", False))
     return opt

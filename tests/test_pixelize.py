@@ -701,10 +701,10 @@ def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, mo
         save_image(src / f"img{i}.png", photo(16, 16, i))
     real_finish = pixelizer.Pixelizer.finish_image
 
-    def interrupted_at_the_third(self, job, image, stylised):
+    def interrupted_at_the_third(self, job, image, *rest):
         if job.source.endswith("img2.png"):
             raise KeyboardInterrupt
-        return real_finish(self, job, image, stylised)
+        return real_finish(self, job, image, *rest)
 
     monkeypatch.setattr(pixelizer.Pixelizer, "finish_image", interrupted_at_the_third)
     out = tmp_path / "out"

@@ -1,6 +1,9 @@
 """pixelize.py --compare and --demo: post-processing alone beside generator + post-processing."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -45,3 +48,44 @@ def test_demo_writes_both_versions_of_every_sample_and_a_three_column_page(tmp_p
     assert page.count("<img") == 24  # input | post-processing alone | generator + post-processing
     assert page.count("post-processing alone") == page.count("generator + post-processing") > 0
     assert "mushroom (sample cartoon)" in page and "astronaut (sample photo)" in page
+
+
+def test_demo_and_auto_flags(capsys):
+    opt = pixelize_options.parse(["--demo"])
+    assert opt.pretrained == "auto" and opt.generator_path is None and opt.compare
+    opt = pixelize_options.parse(["--pretrained", "auto"])
+    assert opt.generator_path is None and opt.keep_tone is None and opt.despeckle is None  # per generator, later
+    with pytest.raises(SystemExit) as exc:
+        pixelize_options.parse(["--pretrained", "auto", "--model_path", "g.pth"])
+    assert exc.value.code == 2 and "drop --model_path/--name" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_routes_photos_to_quantisation_and_cartoons_to_the_generator(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "demo"
+    assert pixelize.main(["--demo", "--output", str(out), "--n_colors", "8", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "8 done, 0 skipped, 0 failed" in printed
+    photos, cartoons = ("astronaut", "chelsea", "coffee", "rocket"), ("mushroom", "house", "face", "potion")
+    for name in photos:
+        assert (out / f"{name}.png").is_file() and not (out / f"{name}_post_only.png").exists()
+    for name in cartoons:
+        assert (out / f"{name}.png").is_file() and (out / f"{name}_post_only.png").is_file()
+    page = (out / "index.html").read_text()
+    assert page.count("auto: photo (") == 4 and page.count("-&gt; quantisation alone:") == 4
+    assert page.count("auto: drawing (") == 4 and page.count("-&gt; cartoon2pixel:") == 4
+    routes = {Path(r["output"]).stem: r for r in json.loads((out / "routes.json").read_text())["routes"]}
+    assert sorted(routes) == sorted(photos + cartoons)
+    assert {routes[n]["stage"] for n in photos} == {"quantisation alone"}
+    assert {routes[n]["stage"] for n in cartoons} == {"cartoon2pixel"}
+    assert all(r["reason"] and 0.5 <= r["confidence"] <= 1.0 for r in routes.values())
+    # a cartoon keeps its colours: the house's walls stay as light as in the input (no darkening)
+    from postprocess.color import srgb_to_lab
+    from util.samples import load_sample
+
+    house, art = load_sample("house"), load_image(out / "house.png")
+    wall_in = srgb_to_lab(house[176:208, 168:196]).reshape(-1, 3)[:, 0]
+    wall_out = srgb_to_lab(art[176:208, 168:196]).reshape(-1, 3)[:, 0]
+    assert abs(float(np.median(wall_out)) - float(np.median(wall_in))) < 4.0
