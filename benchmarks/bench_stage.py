@@ -206,7 +206,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", nargs="*", default=[], metavar="MANIFEST",
                    help="training manifests: drawings whose source file a generator was trained on are left out")
     p.add_argument("--json", default=None, metavar="FILE", help="write the rows as JSON")
+    p.add_argument("--gallery", default=None, metavar="DIR",
+                   help="write one strip per drawing (the first --gallery_count): input | quantisation alone | "
+                        "each generator before | each generator now, as heldout_<i>.png")
+    p.add_argument("--gallery_count", type=int, default=6, help="drawings in the gallery")
     return p
+
+
+def write_gallery(out_dir: Path, drawings: list[np.ndarray], pipelines: dict[str, Pipeline], pixel_size: int,
+                  names: Sequence[str]) -> list[Path]:
+    """One strip per drawing: the input, then each pipeline's result upscaled by ``pixel_size`` (4-px gaps)."""
+    from util.image import save_image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for drawing, name in zip(drawings, names, strict=True):
+        h, w = drawing.shape[:2]
+        panels = [drawing[..., :3]] + [postprocess.upscale(run(drawing)[..., :3], pixel_size)[:h, :w]
+                                       for run in pipelines.values()]
+        gap = np.full((h, 4, 3), 255, np.uint8)
+        strip = np.concatenate([x for panel in panels for x in (panel, gap)][:-1], axis=1)
+        path = out_dir / f"heldout_{name}.png"
+        save_image(path, strip)
+        paths.append(path)
+    return paths
 
 
 def _trained_files(manifests: Sequence[str]) -> set[str]:
@@ -274,6 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label in rows:
         if "guidance" in label:
             print(verdict(rows, label))
+    if args.gallery:
+        shown = {k: v for k, v in pipelines.items()
+                 if k == "quantisation alone" or k.endswith(("hue guidance (before)", "tone guidance + despeckle"))}
+        count = max(0, min(args.gallery_count, len(drawings)))
+        print("gallery columns: input | " + " | ".join(shown))
+        for path in write_gallery(Path(args.gallery), drawings[:count], shown, args.pixel_size,
+                                  [p.stem for p in files_a[:count]]):
+            print(f"gallery: {path}")
     if args.json:
         from util.fileio import atomic_write_text
 

@@ -45,7 +45,7 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
     import torch
 
     from models import networks
-    from util.image import save_image
+    from util.image import load_image, save_image
 
     root = tmp_path / "ds"
     rng = np.random.default_rng(0)
@@ -68,7 +68,8 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
     gen.with_suffix(".json").write_text(json.dumps({"cell": 2, "size": 16}))
     report = tmp_path / "r.json"
     assert bench_stage.main(["--dataroot", str(root), "--pixel_size", "4", "--n_colors", "4", "--generator",
-                             str(gen), "--exclude", str(trained), "--json", str(report)]) == 0
+                             str(gen), "--exclude", str(trained), "--json", str(report), "--gallery",
+                             str(tmp_path / "g"), "--gallery_count", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("2 held-out drawings")  # cat/0.png was trained on: left out
     rows = json.loads(report.read_text())
@@ -79,5 +80,8 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
     # two styles in testB (a: sprites 0 and 2, b: 1 and 3): a distance to each
     assert "distance to a (vs quantisation alone) | distance to b" in out
     assert rows["quantisation alone"]["distance a"] >= 0 and "distance b" in rows["tiny_G_A, tone guidance"]
+    strip = load_image(tmp_path / "g" / "heldout_1.png")  # input | quantisation | before | now
+    assert strip.shape == (32, 4 * 32 + 3 * 4, 3) and sorted(p.name for p in (tmp_path / "g").iterdir()) == [
+        "heldout_1.png"]
     assert bench_stage.main(["--dataroot", str(tmp_path / "none")]) == 2
     assert bench_stage.main(["--dataroot", str(root), "--generator", str(tmp_path / "missing.pth")]) == 2
