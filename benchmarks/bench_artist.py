@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_artist.py [--crawl_dir DIR] [--synthetic 12] [--save montage.png]``
 
-Round trip (PEERS.md 3.5). Each sprite ``P`` (hand-made pixel art composited on white, centred
+Round trip (docs/metrics.md, agreement with a pixel artist). Each sprite ``P`` (hand-made pixel art composited on white, centred
 in a 32x32 canvas) is rendered smooth: bicubic x8 (256x256), Gaussian blur sigma 2, Gaussian
 noise sigma 3, JPEG quality 85. Every method re-pixelizes the render at cell 8 with
 ``k = min(16, colours in P)`` and its 32x32 output is compared with ``P`` cell by cell:

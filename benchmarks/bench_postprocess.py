@@ -14,7 +14,7 @@ In auto mode the baselines are given the palette size our automatic choice produ
 quality is compared at equal palette size (the seed's own hue-histogram k, ``seed_hue_k``,
 is used only when the baselines run alone).
 
-Prints, per image and mode, median ms and the PEERS.md 3.2 measures, then a summary
+Prints, per image and mode, median ms and the measures of docs/metrics.md, then a summary
 with ratios against the baselines and the issue's targets.
 """
 from __future__ import annotations

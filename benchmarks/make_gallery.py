@@ -18,7 +18,7 @@ Both baselines get ``k`` = the number of colours our automatic choice produced (
 size, as in the benchmark). Every output is upscaled by an integer factor (nearest) to at most
 ``--panel`` px wide (the photo is stored once, ``--panel`` px wide, and shown at the same width);
 each palette is drawn as a strip of ``16 x 16`` swatches. Writes the PNGs and
-``gallery.md`` (a markdown grid with the PEERS.md 3.2 metrics next to each panel) to ``--out``.
+``gallery.md`` (a markdown grid with the docs/metrics.md measures next to each panel) to ``--out``.
 If ``README.md`` holds the markers ``<!-- gallery:start -->`` and ``<!-- gallery:end -->``, the
 text between them is replaced by the same grid with links prefixed ``docs/gallery/``.
 """
@@ -185,7 +185,7 @@ def markdown(records: list[dict], imgs: dict[str, np.ndarray], pixel_sizes: Sequ
     lines = [
         "Post-processing only (no generator), on the scikit-image sample photos; each output is shown",
         "upscaled by an integer factor (nearest neighbour) with its palette below it. Both baselines get",
-        "the palette size our automatic choice produced. Metrics (PEERS.md 3.2, computed on the native",
+        "the palette size our automatic choice produced. Metrics ([docs/metrics.md](docs/metrics.md), computed on the native",
         "output): K = colours used; ΔE00 = mean CIEDE2000 to the area-downsampled photo (lower is better);",
         "orphans = cells unlike all their neighbours (ΔE00 > 5; lower is cleaner); min pal ΔE00 = closest",
         "pair of palette colours (higher = more distinct); edge F1 = contour alignment with the photo.",

@@ -1,4 +1,4 @@
-"""Objective pixel-art quality measures (PEERS.md section 3.2) and a CLI.
+"""Objective pixel-art quality measures (defined in docs/metrics.md) and a CLI.
 
 ``out`` is a native-resolution output (one pixel per cell), ``ref`` the original
 area-downsampled to ``out``'s size with ``cv2.INTER_AREA``. Colour distances are CIEDE2000.
@@ -66,7 +66,7 @@ def area_reference(original: np.ndarray, size_hw: tuple[int, int], pixel_size: i
     last cells over their real pixels, the package's remainder policy), so ``ref`` stays
     aligned with the output when the size is not a multiple of ``pixel_size``. Without it
     (or when the size is a multiple, where both agree) it is ``cv2.resize(..., INTER_AREA)``
-    as in PEERS.md 3.2.
+    the usual definition.
     """
     rgb = np.ascontiguousarray(_rgb(original, "original"))
     h, w = size_hw
@@ -193,7 +193,7 @@ def _output_boundaries(out: np.ndarray, threshold: float = 10.0) -> np.ndarray:
 
 
 def edge_f1(out: np.ndarray, original: np.ndarray, pixel_size: int) -> dict[str, float]:
-    """Contour alignment with a 1-cell tolerance (PEERS.md 3.2 item 5).
+    """Contour alignment with a 1-cell tolerance (docs/metrics.md).
 
     Reference edges: Canny (Gaussian sigma 1, thresholds 0.67/1.33 x median grey) on the
     original, pooled to the grid (edge cell when density >= 0.5 / pixel_size). Output
@@ -219,7 +219,7 @@ def mean_chroma(image: np.ndarray) -> float:
 
 
 def grid_conformity(image: np.ndarray, cell: int, tau: float = 0.0) -> dict[str, float]:
-    """Fraction of flat ``cell x cell`` blocks at the best grid phase (PEERS.md 3.2 item 1).
+    """Fraction of flat ``cell x cell`` blocks at the best grid phase (docs/metrics.md).
 
     A block is flat when the CIEDE2000 of every pixel to the block's first pixel is ``<= tau``
     (exact equality for ``tau = 0``). Only whole blocks count.

@@ -1,4 +1,4 @@
-"""The import graph follows the layers of DESIGN.md: each layer imports only the layers below it.
+"""The import graph follows the layers of README.md "Code layout": each layer imports only the layers below it.
 
     CLIs     train.py test.py pixelize.py train_demo.py datasets/ benchmarks/
     engine   the training loop, the test runner, the pixelize runner
@@ -78,7 +78,7 @@ MODULES = source_modules()
 
 def test_every_top_level_package_has_a_layer():
     tops = {name.split(".")[0] for name, _ in MODULES}
-    assert tops <= set(LAYERS), f"give these a layer in LAYERS and DESIGN.md: {sorted(tops - set(LAYERS))}"
+    assert tops <= set(LAYERS), f"give these a layer in LAYERS and README.md (Code layout): {sorted(tops - set(LAYERS))}"
     assert {"util", "options", "models", "data", "postprocess", "engine"} <= tops
 
 

@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 def resnet6_instance_keys(n_blocks: int = 6) -> set[str]:
-    """Reference G keys (REFERENCE.md §5.5): convs at 1,4,7; blocks conv_block.{1,5}; upconvs; last conv."""
+    """Reference G keys (docs/compatibility.md): convs at 1,4,7; blocks conv_block.{1,5}; upconvs; last conv."""
     keys = {f"model.{i}.{p}" for i in (1, 4, 7) for p in ("weight", "bias")}
     keys |= {f"model.{10 + b}.conv_block.{c}.{p}" for b in range(n_blocks) for c in (1, 5) for p in ("weight", "bias")}
     keys |= {f"model.{i}.{p}" for i in (10 + n_blocks, 13 + n_blocks, 17 + n_blocks) for p in ("weight", "bias")}

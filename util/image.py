@@ -1,6 +1,6 @@
 """The one place that converts images between files, uint8 HWC arrays and float NCHW tensors.
 
-Conventions (see DESIGN.md):
+Conventions:
 
 * files and ``postprocess``: ``uint8`` RGB or RGBA arrays, shape ``(H, W, C)``;
 * networks: ``float32`` tensors ``(N, C, H, W)`` in ``[-1, 1]``.

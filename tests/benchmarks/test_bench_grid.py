@@ -34,4 +34,4 @@ def test_two_post_run_prints_the_table_and_targets(capsys):
     rc = bench_grid.main(["--n", "2"])
     out = capsys.readouterr().out
     assert "pixelart_extraction" in out and "naive autocorrelation peak" in out and "targets" in out
-    assert rc == (0 if out.count("[PASS]") == 3 else 1)
+    assert rc == 0 and out.count("[PASS]") + out.count("[FAIL]") == 3  # targets are reported, not enforced

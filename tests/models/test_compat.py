@@ -1,7 +1,7 @@
 """Loading reference-format checkpoints: key patches, dropout remap, errors, architecture inference.
 
 Checkpoints are fabricated from the documented layouts (test_networks.py's *_layout helpers,
-written from REFERENCE.md), never from our own modules' state_dict().
+written from docs/compatibility.md), never from our own modules' state_dict().
 """
 from __future__ import annotations
 

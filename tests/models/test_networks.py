@@ -1,4 +1,4 @@
-"""Networks, losses, init and schedulers against the facts documented in shared/REFERENCE.md section 5.
+"""Networks, losses, init and schedulers against the reference layouts in docs/compatibility.md.
 
 The expected state-dict layouts below are written from the documented layer tables (indices,
 bias rule, norm keys), not by dumping our modules; test_compat.py reuses them to fabricate
@@ -42,7 +42,7 @@ BN_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tra
 
 
 # ----------------------------------------------------------------------------------------------
-# Expected layouts, from REFERENCE.md section 5 (shared with test_compat.py)
+# Expected layouts, from docs/compatibility.md (shared with test_compat.py)
 # ----------------------------------------------------------------------------------------------
 
 def _conv(out: OrderedDict, name: str, shape: tuple[int, ...], bias: bool, bias_channels: int) -> None:
@@ -59,7 +59,7 @@ def _norm(out: OrderedDict, name: str, channels: int, norm: str) -> None:
 
 
 def resnet_layout(n_blocks: int, norm: str, dropout: bool, ngf: int = 64, in_nc: int = 3, out_nc: int = 3):
-    """ResnetGenerator keys -> shapes; table in REFERENCE.md 5.5 (ConvTranspose weights are [in, out, k, k])."""
+    """ResnetGenerator keys -> shapes; see docs/compatibility.md (ConvTranspose weights are [in, out, k, k])."""
     bias = norm == "instance"
     out: OrderedDict = OrderedDict()
     _conv(out, "model.1", (ngf, in_nc, 7, 7), bias, ngf)
@@ -84,7 +84,7 @@ def resnet_layout(n_blocks: int, norm: str, dropout: bool, ngf: int = 64, in_nc:
 
 
 def unet_layout(num_downs: int, norm: str, ngf: int = 64, in_nc: int = 3, out_nc: int = 3):
-    """UnetGenerator keys -> shapes: nested blocks, outermost first (REFERENCE.md 5.5)."""
+    """UnetGenerator keys -> shapes: nested blocks, outermost first (docs/compatibility.md)."""
     bias = norm == "instance"
     # (outer_nc, inner_nc) per level, outermost (level 0) to innermost (level num_downs - 1)
     levels = [(out_nc, ngf), (ngf, 2 * ngf), (2 * ngf, 4 * ngf), (4 * ngf, 8 * ngf)]
@@ -113,7 +113,7 @@ def unet_layout(num_downs: int, norm: str, ngf: int = 64, in_nc: int = 3, out_nc
 
 
 def nlayer_layout(n_layers: int, norm: str, ndf: int = 64, in_nc: int = 3):
-    """NLayerDiscriminator keys -> shapes (REFERENCE.md 5.6): convs at 0, 3n-1 (n=1..L), final at 3L+2."""
+    """NLayerDiscriminator keys -> shapes (docs/compatibility.md): convs at 0, 3n-1 (n=1..L), final at 3L+2."""
     bias = norm == "instance"
     out: OrderedDict = OrderedDict()
     _conv(out, "model.0", (ndf, in_nc, 4, 4), True, ndf)

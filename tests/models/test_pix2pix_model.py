@@ -1,7 +1,7 @@
 """pix2pix: reference defaults, names, a training step, the shared training loop (resume, SIGINT,
 HTML, visdom, DDP), fine-tuning init, and reference-format checkpoints through test.py and pixelize.py.
 
-Reference checkpoints are fabricated from the documented layouts in test_networks.py (REFERENCE.md 5.5/5.6).
+Reference checkpoints are fabricated from the documented layouts in test_networks.py (docs/compatibility.md).
 """
 from __future__ import annotations
 
