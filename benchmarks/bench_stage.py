@@ -142,7 +142,7 @@ def evaluate(pipelines: dict[str, Pipeline], drawings: list[np.ndarray], sprites
         seconds = time.perf_counter() - t0
         per = [stage_measures(a, b[..., :3]) for a, b in zip(natives_in, outs, strict=True)]
         feats = np.stack([image_features(o[..., :3])[COMPARED] for o in outs])
-        rows[label] = {k: float(np.nanmedian([p[k] for p in per])) for k in per[0]}
+        rows[label] = {k: _median([p[k] for p in per]) for k in per[0]}
         rows[label] |= {"distance": reference.distance(feats), "ms": 1000.0 * seconds / len(drawings)}
         rows[label] |= {f"distance {style}": ref.distance(feats) for style, ref in per_style.items()}
         print(f"  {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[label].items()), flush=True)
@@ -152,6 +152,12 @@ def evaluate(pipelines: dict[str, Pipeline], drawings: list[np.ndarray], sprites
         "interior_de": float("nan"), "shift": float("nan"), "distance": float("nan"), "ms": 0.0}
     rows["real pixel art (testB)"] |= {f"distance {style}": float("nan") for style in per_style}
     return rows
+
+
+def _median(values: Sequence[float]) -> float:
+    """Median of the values that are not NaN (NaN when none is: no image had an interior)."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.median(kept)) if kept else float("nan")
 
 
 def format_table(rows: dict[str, dict[str, float]], baseline: str = "quantisation alone") -> str:
@@ -205,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shipped generator names or .pth files (each with its .json sidecar)")
     p.add_argument("--exclude", nargs="*", default=[], metavar="MANIFEST",
                    help="training manifests: drawings whose source file a generator was trained on are left out")
+    p.add_argument("--current_only", action="store_true",
+                   help="each generator with the current guidance only (tone guidance + despeckle), e.g. to "
+                        "compare the epochs of a run")
     p.add_argument("--json", default=None, metavar="FILE", help="write the rows as JSON")
     p.add_argument("--gallery", default=None, metavar="DIR",
                    help="write one strip per drawing (the first --gallery_count): input | quantisation alone | "
@@ -284,10 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench_stage: error: --generator {name}: {exc}", file=sys.stderr)
             return 2
         label = Path(name).stem
-        pipelines[f"{label}, hue guidance (before)"] = with_generator(
-            stage, settings, {"color_match": True, "keep_white": True, "keep_tone": False, "despeckle": False})
-        pipelines[f"{label}, tone guidance"] = with_generator(
-            stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": False})
+        if not args.current_only:
+            pipelines[f"{label}, hue guidance (before)"] = with_generator(
+                stage, settings, {"color_match": True, "keep_white": True, "keep_tone": False, "despeckle": False})
+            pipelines[f"{label}, tone guidance"] = with_generator(
+                stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": False})
         pipelines[f"{label}, tone guidance + despeckle"] = with_generator(
             stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": True})
     print(f"{len(drawings)} held-out drawings ({root / 'testA'}), {len(sprites)} real sprites; "

@@ -85,3 +85,27 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
         "heldout_1.png"]
     assert bench_stage.main(["--dataroot", str(tmp_path / "none")]) == 2
     assert bench_stage.main(["--dataroot", str(root), "--generator", str(tmp_path / "missing.pth")]) == 2
+
+
+def test_current_only_runs_one_pipeline_per_generator(tmp_path, capsys):
+    import torch
+
+    from models import networks
+    from util.image import save_image
+
+    root = tmp_path / "ds"
+    for i in range(2):
+        cartoon = np.full((16, 16, 3), 255, np.uint8)
+        cartoon[4:12, 4 + i:12] = (200, 60, 60)
+        save_image(root / "testA" / f"{i}.png", cartoon)
+        save_image(root / "testB" / f"{i}.png", np.repeat(np.repeat(native_drawing(outline=(9, 9, 9))[:4, :4], 4, 0),
+                                                          4, 1))
+    (root / "manifest.json").write_text(json.dumps({"cell": 4, "images": {}}))
+    net = networks.define_G(3, 3, 4, "resnet_6blocks", "instance", False, "normal", 0.02)
+    gen = tmp_path / "g.pth"
+    torch.save(net.state_dict(), gen)
+    report = tmp_path / "r.json"
+    assert bench_stage.main(["--dataroot", str(root), "--pixel_size", "4", "--n_colors", "3", "--generator", str(gen),
+                             "--current_only", "--json", str(report)]) == 0
+    assert set(json.loads(report.read_text())) == {"quantisation alone", "quantisation, outline 0.25",
+                                                   "g, tone guidance + despeckle", "real pixel art (testB)"}
