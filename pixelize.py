@@ -71,6 +71,10 @@ def _run(opt) -> int:
             print("no --input: using the built-in sample photos (astronaut, chelsea, coffee, rocket)")
         if ignored:
             print(f"ignored {len(ignored)} file(s) that are neither images nor videos, e.g. {ignored[0]}")
+        videos = sum(job.kind == "video" for job in jobs)
+        if opt.compare and videos:
+            print(f"--compare: {videos} video(s) are written through the generator only (no post-processing-alone "
+                  "copy; run them again without a generator for that)")
     try:
         check_writable(Path(opt.output))
     except OSError as err:

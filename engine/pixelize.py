@@ -477,9 +477,17 @@ def load_generator_stage(opt) -> GeneratorStage | AutoStage | None:
         return AutoStage(lambda name: _stage(str(pretrained.resolve(name)), opt, name))
     if opt.generator_path is None:
         return None
-    if not Path(opt.generator_path).is_file():
-        raise FlagError(f"generator file {opt.generator_path} not found "
-                        "(check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path)")
+    path = Path(opt.generator_path)
+    if not path.is_file():
+        if path.exists():
+            raise FlagError(f"generator file {opt.generator_path} is not a regular file (a folder, FIFO or device); "
+                            "give a .pth state dict")
+        hint = "check --name/--epoch/--model_suffix/--checkpoints_dir or --model_path"
+        if opt.model_path is None and opt.pretrained is None and opt.model_suffix:
+            plain = path.with_name(path.name.replace(f"_net_G{opt.model_suffix}.pth", "_net_G.pth"))
+            if plain != path and plain.is_file():
+                hint = f"{plain.name} exists: a pix2pix run has one generator, pass --model_suffix ''"
+        raise FlagError(f"generator file {opt.generator_path} not found ({hint})")
     return _stage(opt.generator_path, opt, opt.pretrained)
 
 

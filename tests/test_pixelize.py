@@ -319,6 +319,19 @@ def test_missing_generator_file(tmp_path, capsys):
     rc = pixelize.main(["--output", str(tmp_path / "o"), "--name", "nope", "--checkpoints_dir", str(tmp_path)])
     assert rc == 2
     assert "latest_net_G_A.pth not found" in capsys.readouterr().err
+    # a pix2pix run (one generator, latest_net_G.pth): the message names the fix
+    (tmp_path / "p2p").mkdir()
+    (tmp_path / "p2p" / "latest_net_G.pth").write_bytes(b"x")
+    rc = pixelize.main(["--output", str(tmp_path / "o"), "--name", "p2p", "--checkpoints_dir", str(tmp_path)])
+    assert rc == 2
+    assert "latest_net_G.pth exists: a pix2pix run has one generator, pass --model_suffix ''" in \
+        capsys.readouterr().err
+    # a FIFO is not "not found"
+    fifo = tmp_path / "g.pth"
+    os.mkfifo(fifo)
+    rc = pixelize.main(["--output", str(tmp_path / "o"), "--model_path", str(fifo)])
+    assert rc == 2
+    assert "is not a regular file (a folder, FIFO or device)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [

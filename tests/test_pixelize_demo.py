@@ -89,3 +89,18 @@ def test_demo_routes_photos_to_quantisation_and_cartoons_to_the_generator(tmp_pa
     wall_in = srgb_to_lab(house[176:208, 168:196]).reshape(-1, 3)[:, 0]
     wall_out = srgb_to_lab(art[176:208, 168:196]).reshape(-1, 3)[:, 0]
     assert abs(float(np.median(wall_out)) - float(np.median(wall_in))) < 4.0
+
+
+def test_compare_says_that_videos_get_no_post_processing_alone_copy(tmp_path, tiny_generator, capsys):
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    frames = [Image.new("RGB", (16, 16), (40 * i, 90, 200)) for i in range(3)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    out = tmp_path / "out"
+    assert pixelize.main(["--input", str(src), "--output", str(out), "--model_path", str(tiny_generator),
+                          "--compare", "--pixel_size", "4", "--video_format", "gif", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "--compare: 1 video(s) are written through the generator only" in printed
+    assert (out / "anim.gif").is_file() and not list(out.glob("anim_post_only*"))
