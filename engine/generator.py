@@ -62,6 +62,13 @@ class GeneratorStage:
         self.torch = torch
         self.device = torch.device(device)
         self.net, self.config = load_generator(path, overrides=overrides, device=self.device)
+        if self.config["output_nc"] not in (1, 3):
+            raise ValueError(f"generator file {path}: {self.config['output_nc']} output channels"
+                             + (" (a colorization generator: the a*b* of CIELAB)" if self.config["output_nc"] == 2
+                                else "")
+                             + "; pixelize needs an RGB (3) or grey (1) generator"
+                             + ("; apply it with test.py --model colorization" if self.config["output_nc"] == 2
+                                else ""))
         self.multiple = networks.required_multiple(self.config["netG"])
         self.gen_size = gen_size
         self.scale = scale

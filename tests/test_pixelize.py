@@ -798,3 +798,17 @@ def test_post_processing_alone_never_imports_torch(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "in"), str(tmp_path / "out")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.stdout.strip().splitlines()[-1] == "0 False", proc.stderr[-2000:]
+
+
+def test_a_colorization_generator_is_refused_at_load_time(tmp_path, capsys):
+    import torch
+
+    from models import networks
+
+    net = networks.define_G(1, 2, 4, "resnet_6blocks", "instance", False, "normal", 0.02)
+    torch.save(net.state_dict(), tmp_path / "colorize.pth")
+    rc = pixelize.main(["--output", str(tmp_path / "o"), "--model_path", str(tmp_path / "colorize.pth")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "2 output channels (a colorization generator" in err and "test.py --model colorization" in err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").glob("*.png"))
