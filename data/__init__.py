@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -129,6 +130,12 @@ class DatasetLoader:
         num_workers = opt.num_threads
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f"--num_threads must be an integer >= 0, got {num_workers!r}")
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if num_workers > cores:
+            # torch warns (in the middle of the progress bar) when asked for more workers than cores
+            logger.info("--num_threads %d: this machine has %d core(s) for this process; using %d loader workers",
+                        num_workers, cores, cores)
+            num_workers = cores
         self.max_dataset_size = parse_max_dataset_size(opt.max_dataset_size)
         rank = dist.get_rank() if rank is None else rank
         world_size = dist.get_world_size() if world_size is None else world_size

@@ -136,3 +136,14 @@ def test_break_early_then_full_epoch_with_workers(make_opt, unaligned_root):
     for _ in loader:
         break
     assert sum(len(b["A_paths"]) for b in loader) == 5
+
+
+def test_num_threads_is_capped_to_the_cores(make_opt, unaligned_root, monkeypatch, caplog):
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    with caplog.at_level("INFO", logger="data"):
+        loader = data.create_dataset(make_opt(dataroot=str(unaligned_root), batch_size=2, num_threads=4))
+    assert loader.dataloader.num_workers == 2
+    assert "--num_threads 4: this machine has 2 core(s)" in caplog.text
+    assert data.create_dataset(make_opt(dataroot=str(unaligned_root), num_threads=1)).dataloader.num_workers == 1
