@@ -106,6 +106,19 @@ def collect_jobs(inputs: list[str] | None, *, output: str | os.PathLike | None =
                 continue
             rel = prefix / f.relative_to(base)
             jobs.append(Job(str(f), rel.with_suffix(""), kind))
+    # same stem, other extension (pic.png + pic.webp): the first in name order keeps the stem, the others
+    # get the extension added (pic_webp), as the dataset tools name them
+    groups: dict[Path, list[int]] = {}
+    for i, job in enumerate(jobs):
+        groups.setdefault(job.rel, []).append(i)
+    for rel, idxs in groups.items():
+        exts = [Path(jobs[i].source).suffix.lower() for i in idxs]
+        if len(idxs) < 2 or len(set(exts)) < len(exts):
+            continue  # alone, or the same name twice (two folders): refused below
+        for i, ext in zip(idxs[1:], exts[1:], strict=True):
+            jobs[i] = Job(jobs[i].source, rel.with_name(f"{rel.name}_{ext.lstrip('.')}"), jobs[i].kind)
+            logger.info("%s: another input has the stem %s; its outputs are named %s.*", jobs[i].source, rel.name,
+                        jobs[i].rel.name)
     seen: dict[Path, str] = {}
     for job in jobs:
         if job.rel in seen:

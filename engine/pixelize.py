@@ -138,7 +138,8 @@ class Pixelizer:
         out = self.output_path(job)
         paths = [out] + [out.with_suffix(f".{fmt}") for fmt in self.opt.save_palette]
         if job.kind == "image":
-            paths.append(self.out_dir / "inputs" / job.rel.with_suffix(".png"))
+            if job.source.startswith("sample:") or Path(job.source).suffix.lower() not in BROWSER_FORMATS:
+                paths.append(self.out_dir / "inputs" / job.rel.with_suffix(".png"))  # the page's preview copy
             if self.opt.compare:
                 paths.append(self.alone_path(job))
         else:
@@ -165,6 +166,13 @@ class Pixelizer:
             return
         by_identity = {identity(path): name for path, name in inputs.items()}  # hard links too
         by_identity.pop(None, None)
+        writers: dict[str, Job] = {}
+        for job in jobs:  # two jobs whose derived files (post-only copy, previews, palettes) meet
+            for path in self.planned_outputs(job):
+                other = writers.setdefault(key(path), job)
+                if other is not job:
+                    raise ValueError(f"--input: {other.source} and {job.source} would both write {path}; rename one "
+                                     "or pass them in separate runs")
         planned = [p for job in jobs for p in self.planned_outputs(job)] + [self.out_dir / "index.html"]
         if self.opt.pretrained == AUTO:
             planned.append(self.out_dir / ROUTES_FILE)

@@ -104,3 +104,29 @@ def test_compare_says_that_videos_get_no_post_processing_alone_copy(tmp_path, ti
     printed = capsys.readouterr().out
     assert "--compare: 1 video(s) are written through the generator only" in printed
     assert (out / "anim.gif").is_file() and not list(out.glob("anim_post_only*"))
+
+
+def test_derived_names_that_meet_are_refused_before_anything_is_written(tmp_path, tiny_generator, capsys):
+    from PIL import Image
+
+    from util.image import save_image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.png", np.full((16, 16, 3), 90, np.uint8))
+    save_image(src / "a_post_only.png", np.full((16, 16, 3), 200, np.uint8))  # a.png's --compare copy's name
+    out = tmp_path / "out"
+    rc = pixelize.main(["--input", str(src), "--output", str(out), "--model_path", str(tiny_generator),
+                        "--compare", "--pixel_size", "4"])
+    assert rc == 2
+    assert f"{src / 'a.png'} and {src / 'a_post_only.png'} would both write {out / 'a_post_only.png'}" in \
+        capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+    # a folder named previews/ beside a GIF: its output would be the GIF's preview
+    src2 = tmp_path / "in2"
+    (src2 / "previews").mkdir(parents=True)
+    frames = [Image.new("RGB", (16, 16), (40 * i, 90, 200)) for i in range(2)]
+    frames[0].save(src2 / "clip.gif", save_all=True, append_images=frames[1:], duration=100)
+    save_image(src2 / "previews" / "clip.png", np.full((16, 16, 3), 90, np.uint8))
+    rc = pixelize.main(["--input", str(src2), "--output", str(tmp_path / "out2"), "--pixel_size", "4"])
+    assert rc == 2 and "would both write" in capsys.readouterr().err

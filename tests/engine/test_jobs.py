@@ -119,17 +119,21 @@ def test_output_reached_through_a_symlink_is_still_left_out(tmp_path):
     assert table(jobs, src) == [("a.png", "a", "image")]
 
 
-def test_two_inputs_writing_the_same_output_are_refused_naming_both(tmp_path):
+def test_same_stem_inputs_are_named_apart_and_the_same_name_twice_is_refused(tmp_path):
     a, b = touch(tmp_path / "x" / "pic.png"), touch(tmp_path / "y" / "pic.jpg")
-    with pytest.raises(ValueError) as info:
-        collect_jobs([str(a), str(b)])
-    assert str(info.value) == (f"--input: {a} and {b} would both write pic.*; "
-                               "rename one or pass them in separate runs")
-    # the same name with two extensions in one folder
+    jobs, _ = collect_jobs([str(a), str(b)])
+    assert [(j.source, j.rel) for j in jobs] == [(str(a), Path("pic")), (str(b), Path("pic_jpg"))]
+    # the same name with two extensions in one folder: the first in name order keeps the stem
     touch(tmp_path / "z" / "q.png")
     touch(tmp_path / "z" / "q.webp")
-    with pytest.raises(ValueError, match=r"q\.png and .*q\.webp would both write q\.\*"):
-        collect_jobs([str(tmp_path / "z")])
+    jobs, _ = collect_jobs([str(tmp_path / "z")])
+    assert [j.rel for j in jobs] == [Path("q"), Path("q_webp")]
+    # the same file name twice (two folders) cannot be told apart by its extension
+    c = touch(tmp_path / "w" / "pic.png")
+    with pytest.raises(ValueError) as info:
+        collect_jobs([str(a), str(c)])
+    assert str(info.value) == (f"--input: {a} and {c} would both write pic.*; "
+                               "rename one or pass them in separate runs")
     # two folders with the same name
     touch(tmp_path / "p1" / "in" / "a.png")
     touch(tmp_path / "p2" / "in" / "a.png")
