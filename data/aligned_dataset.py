@@ -11,8 +11,27 @@ from typing import Any
 
 import torch
 
-from data.base_dataset import BaseDataset, domain_channels, get_params, get_transform, open_image, phase_word
+from data.base_dataset import (
+    BaseDataset,
+    DatasetImageError,
+    check_batchable_sizes,
+    domain_channels,
+    get_params,
+    get_transform,
+    open_image,
+    phase_word,
+)
 from data.image_folder import require_images
+
+
+def _left_half(size: tuple[int, int]) -> tuple[int, int] | None:
+    w, h = size
+    return (w // 2, h) if w >= 2 else None
+
+
+def _right_half(size: tuple[int, int]) -> tuple[int, int] | None:
+    w, h = size
+    return (w - w // 2, h) if w >= 2 else None
 
 
 class AlignedDataset(BaseDataset):
@@ -29,6 +48,7 @@ class AlignedDataset(BaseDataset):
             raise ValueError(f"--load_size {opt.load_size} must be >= --crop_size {opt.crop_size} with "
                              f"--preprocess {opt.preprocess}; raise --load_size or lower --crop_size")
         self.nc_A, self.nc_B = domain_channels(opt)
+        check_batchable_sizes(opt, {"A": (self.AB_paths, _left_half), "B": (self.AB_paths, _right_half)})
 
     def __len__(self) -> int:
         return len(self.AB_paths)
@@ -38,7 +58,9 @@ class AlignedDataset(BaseDataset):
         AB = open_image(path)
         w, h = AB.size
         if w < 2:
-            raise ValueError(f"{path}: aligned images hold A and B side by side, but this one is only {w} pixel wide")
+            # an ordinary bad image: skipped by --skip_bad_images, reported by test.py, named when training stops
+            raise DatasetImageError(path, f"aligned images hold A and B side by side, but this one is only {w} "
+                                          f"pixel wide")
         half = w // 2
         A_img = AB.crop((0, 0, half, h))
         B_img = AB.crop((half, 0, w, h))

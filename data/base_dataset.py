@@ -302,6 +302,72 @@ def get_transform(opt: Any, params: dict[str, Any] | None = None, grayscale: boo
     return ImageTransform(opt, params, grayscale, method, convert, rng)
 
 
+# --------------------------------------------------------------------------- batch sizes
+def header_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(w, h)`` of the image file as :func:`open_image` returns it (EXIF rotation applied), read
+    from the file's header only (nothing is decoded); None when the file cannot be opened."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            try:
+                orientation = img.getexif().get(0x0112)
+            except Exception:  # a malformed EXIF block: open_image decides later
+                orientation = None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None  # unreadable: reported by name (or skipped) when it is loaded
+    if orientation in (5, 6, 7, 8):  # rotated by 90 degrees on load
+        w, h = h, w
+    return w, h
+
+
+def check_batchable_sizes(opt: Any, groups: dict[str, tuple[list[str], Any]]) -> None:
+    """Refuse, before training, images that the DataLoader could not stack into one batch.
+
+    With ``--batch_size`` > 1 every tensor of a batch must have one size. A ``--preprocess``
+    with a crop gives every image the ``crop_size`` square, but ``none`` and ``scale_width``
+    keep each file's own size (or aspect ratio), so two files of different sizes would stop
+    training with a long collate traceback somewhere in the first epochs. This reads only the
+    image headers (cheap) and raises :class:`util.cli.FlagError` naming two files of different
+    sizes and the fixes (exit status 2, nothing written).
+
+    ``groups`` maps a batch key (e.g. ``'A'``) to ``(paths, item_size)``, where ``item_size``
+    turns a file's ``(w, h)`` into the size of the key's image before preprocessing (e.g. the
+    left half of an aligned pair), None for the whole file; it may return None to leave a file
+    out. Unreadable files are left out: they are reported when loaded.
+    """
+    from util.cli import FlagError
+
+    batch = getattr(opt, "batch_size", 1)
+    mode = check_preprocess(opt)
+    if not isinstance(batch, int) or batch <= 1 or "crop" in mode:
+        return
+    headers: dict[str, tuple[int, int] | None] = {}  # each file's header is read once (aligned: 2 keys)
+    for key, (paths, item_size) in groups.items():
+        first: tuple[str, tuple[int, int], tuple[int, int]] | None = None
+        for path in paths:
+            if path not in headers:
+                headers[path] = header_size(path)
+            size = headers[path]
+            if size is not None and item_size is not None:
+                size = item_size(size)
+            if size is None:
+                continue
+            out = resized_size(opt, size)
+            if first is None:
+                first = (path, size, out)
+                continue
+            if out != first[2]:
+                def says(p: str, s: tuple[int, int], o: tuple[int, int]) -> str:
+                    text = f"{p} ({s[0]}x{s[1]}"
+                    return text + (f", {o[0]}x{o[1]} after preprocessing)" if o != s else ")")
+                what = f"'{key}' images" if len(groups) > 1 else "images"
+                raise FlagError(
+                    f"--batch_size {batch} stacks {what} of one size, but --preprocess {mode} keeps each file's "
+                    f"{'size' if mode == 'none' else 'aspect ratio'}: {says(*first)} and {says(path, size, out)} differ; use --batch_size 1, or a "
+                    f"--preprocess that resizes or crops every image to one size (resize_and_crop, crop, "
+                    f"scale_width_and_crop)")
+
+
 # --------------------------------------------------------------------------- base class
 class BaseDataset(torch.utils.data.Dataset, ABC):
     """Base of every dataset mode (``data/<name>_dataset.py`` defines ``<Name>Dataset``).

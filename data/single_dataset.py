@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from data.base_dataset import BaseDataset, domain_channels, get_transform, open_image
+from data.base_dataset import BaseDataset, check_batchable_sizes, domain_channels, get_transform, open_image
 from data.image_folder import require_images
 
 
@@ -22,6 +22,7 @@ class SingleDataset(BaseDataset):
         self.A_paths = require_images(opt.dataroot, opt.max_dataset_size,
                                       "the images to translate (directly or in sub-folders)")
         self.nc = domain_channels(opt)[0]
+        check_batchable_sizes(opt, {"A": (self.A_paths, None)})
 
     def __len__(self) -> int:
         return len(self.A_paths)

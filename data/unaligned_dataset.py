@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from data.base_dataset import BaseDataset, domain_channels, get_transform, open_image, phase_word
+from data.base_dataset import BaseDataset, check_batchable_sizes, domain_channels, get_transform, open_image, phase_word
 from data.image_folder import require_images
 
 
@@ -33,6 +33,7 @@ class UnalignedDataset(BaseDataset):
         self.A_size = len(self.A_paths)
         self.B_size = len(self.B_paths)
         self.nc_A, self.nc_B = domain_channels(opt)
+        check_batchable_sizes(opt, {"A": (self.A_paths, None), "B": (self.B_paths, None)})
 
     def __len__(self) -> int:
         return max(self.A_size, self.B_size)

@@ -15,8 +15,10 @@
 5. always save ``latest`` at the end (the reference may end with no checkpoint at all).
 
 Errors (:mod:`util.cli` policy): a setup problem the user fixes with a flag raises
-:class:`util.cli.FlagError` (train.py exit status 2), a missing or unusable checkpoint included; an
-image that cannot be read during the run raises ``ImageLoadError`` (exit status 1), naming the file.
+:class:`util.cli.FlagError` (train.py exit status 2), a missing or unusable checkpoint included, and
+``--continue_train`` with flags that change what is trained (:data:`RESUME_FIXED_FLAGS`, compared with
+the saved run's options file); an image that cannot be read during the run raises ``ImageLoadError``
+(exit status 1), naming the file.
 
 A checkpoint ``<prefix>`` is ``<prefix>_net_<X>.pth`` per network (plain reference
 state dicts for test.py, pixelize.py and other tools) plus ``<prefix>_state.pth``, a
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import math
 import random
@@ -399,8 +402,118 @@ def iterate_batches(loader, skip_bad: bool, on_skip: Callable[[str, int], None] 
             shutdown()
 
 
+#: Flags that decide WHAT is trained; ``--continue_train`` refuses a value that differs from the saved
+#: run's (``<phase>_opt.json``, else ``train_opt.json``/``.txt`` in the run folder), naming each one,
+#: because the restored weights, optimiser moments and image pools belong to the saved values (a changed
+#: --ngf fails to load, a changed --direction or --lambda_L1 would silently train another model):
+#:
+#: * the networks: --model, --netG, --netD, --ngf, --ndf, --n_layers_D (with --netD n_layers), --norm,
+#:   --no_dropout (as resolved with --use_dropout), --input_nc, --output_nc;
+#: * what they see: --dataset_mode, --direction, --preprocess, --load_size (unless --preprocess none or
+#:   crop ignores it), --crop_size (unless --preprocess none);
+#: * the objective: --gan_mode, the loss weights --lambda_A, --lambda_B, --lambda_identity, --lambda_L1,
+#:   --lambda_regression, --lambda_gp (with --gan_mode wgangp);
+#: * restored state that keeps the saved value anyway: --beta1 (the optimiser state holds it), --pool_size
+#:   (the image pools).
+#:
+#: Every other flag may change on resume: the LR schedule (--n_epochs, --n_epochs_decay, --lr,
+#: --lr_policy, --lr_decay_iters: rebuilt from this run's flags and reported), --epoch_count, --epoch,
+#: --load_iter, display/HTML/print/save frequencies, --gpu_ids, --num_threads, --amp, --verbose,
+#: --batch_size (it changes the steps, not the model: lower it when memory runs short), --dataroot (a
+#: moved dataset), --max_dataset_size, --serial_batches, --no_flip, --seed, --skip_bad_images, and the
+#: init flags (--init_type, --init_gain, --name_state_dict_init, --state_dict_dir: unused on resume).
+RESUME_FIXED_FLAGS = ("model", "netG", "netD", "ngf", "ndf", "n_layers_D", "norm", "no_dropout", "input_nc",
+                      "output_nc", "dataset_mode", "direction", "preprocess", "load_size", "crop_size", "gan_mode",
+                      "lambda_A", "lambda_B", "lambda_identity", "lambda_L1", "lambda_regression", "lambda_gp",
+                      "beta1", "pool_size")
+
+
+def _flag_matters(key: str, opt) -> bool:
+    """Whether ``key`` of :data:`RESUME_FIXED_FLAGS` has any effect with the other flags of ``opt``."""
+    preprocess = getattr(opt, "preprocess", None)
+    if key == "load_size":
+        return preprocess not in ("none", "crop")
+    if key == "crop_size":
+        return preprocess != "none"
+    if key == "n_layers_D":
+        return getattr(opt, "netD", None) == "n_layers"
+    if key == "lambda_gp":
+        return getattr(opt, "gan_mode", None) == "wgangp"
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as the options JSON stores it (``inf`` as null)."""
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _read_saved_options(save_dir: Path, phase: str) -> tuple[Path, dict[str, Any], bool] | None:
+    """The saved run's options: ``(file, values, typed)``; ``typed`` is False for the ``.txt`` table
+    (values as printed). None when no readable options file is there (a reference checkpoint)."""
+    for name in dict.fromkeys((phase, "train")):
+        path = save_dir / f"{name}_opt.json"
+        if path.is_file():
+            try:
+                values = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as err:
+                logger.warning("%s cannot be read (%s); trying the .txt options table", path, err)
+            else:
+                if isinstance(values, dict) and values.get("isTrain", True) is True:  # not test.py's options
+                    return path, values, True
+        path = save_dir / f"{name}_opt.txt"
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                logger.warning("%s cannot be read (%s)", path, err)
+                continue
+            values = {}
+            for line in text.splitlines():
+                key, sep, rest = line.strip().partition(": ")
+                if sep and key.isidentifier():
+                    values[key] = rest.split("\t[default:", 1)[0].strip()
+            if values.get("isTrain", "True") == "True":  # not test.py's options
+                return path, values, False
+    return None
+
+
+def check_resume_flags(opt) -> None:
+    """On ``--continue_train``: raise :class:`util.cli.FlagError` naming every flag of
+    :data:`RESUME_FIXED_FLAGS` whose value differs from the saved run's (given vs saved).
+
+    Flags the saved options file does not hold (an older run, another model's flags) are not
+    compared; without any options file (a reference checkpoint) nothing is checked.
+    """
+    save_dir = Path(opt.checkpoints_dir) / opt.name
+    found = _read_saved_options(save_dir, getattr(opt, "phase", "train"))
+    if found is None:
+        logger.debug("no options file in %s: the flags of the resumed run are not compared", save_dir)
+        return
+    path, saved, typed = found
+    differ = []
+    for key in RESUME_FIXED_FLAGS:
+        if key not in saved or not hasattr(opt, key) or not _flag_matters(key, opt):
+            continue
+        given = getattr(opt, key)
+        same = _plain(given) == saved[key] if typed else str(given) == saved[key]
+        if not same:
+            shown = saved[key] if typed or saved[key] != "" else "''"
+            differ.append(f"--{key} {_plain(given)} (saved: {shown})")
+    if differ:
+        raise FlagError(f"--continue_train: these flags differ from the saved run ({path}): {', '.join(differ)}; "
+                        f"they change what is trained, so resume with the saved values (drop the flags or pass "
+                        f"the saved ones), or train the new setting under another --name")
+
+
 def _prepare(opt, epoch_count_given: bool):
     """Dataset, model and restored progress; setup errors a flag can fix become FlagError."""
+    if opt.continue_train:
+        check_resume_flags(opt)
     try:
         dataset = create_dataset(opt)
         model = create_model(opt)
@@ -466,6 +579,7 @@ def run_training(opt, *, epoch_count_given: bool = False,
 
     with StopRequest() as stop:
         started_at = progress.total_iters
+        bar = None
         try:
             while progress.epoch <= last_epoch and stopped_by is None:
                 epoch = progress.epoch
@@ -528,6 +642,8 @@ def run_training(opt, *, epoch_count_given: bool = False,
 
         except ImageLoadError:
             # a bad file deep into a long run: keep what was learnt so far, then report the file
+            if bar is not None:
+                bar.close()  # clear the progress line, so the error gets a line of its own
             if progress.total_iters > started_at:
                 save("latest")
                 logger.warning("saved 'latest' before stopping on the unreadable file; after fixing or "

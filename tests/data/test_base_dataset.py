@@ -221,3 +221,43 @@ def test_seed_defaults_and_validation(make_opt):
     assert _Dummy(make_opt(seed=None)).seed == 0
     with pytest.raises(TypeError, match=r"--seed must be an integer, got '1'"):
         _Dummy(make_opt(seed="1"))
+
+
+# --------------------------------------------------------------------------- batches of one size
+def test_mixed_sizes_without_a_crop_are_refused_for_batches(make_opt, tmp_path, write_png):
+    from data.base_dataset import check_batchable_sizes
+    from util.cli import FlagError
+
+    a = write_png(tmp_path / "a.png", w=40, h=32)
+    b = write_png(tmp_path / "b.png", w=41, h=33)  # the same size after the multiple-of-4 rounding
+    c = write_png(tmp_path / "c.png", w=24, h=32)
+    bad = tmp_path / "bad.png"
+    bad.write_text("not a picture")  # left out: reported when loaded
+    paths = [str(p) for p in (a, bad, b, c)]
+    opt = make_opt(preprocess="none", batch_size=2)
+    with pytest.raises(FlagError) as info:
+        check_batchable_sizes(opt, {"A": (paths, None)})
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("--batch_size 2 stacks images of one size, but --preprocess none keeps each file's size")
+    assert f"{a} (40x32)" in message and f"{c} (24x32)" in message and str(b) not in message
+    assert "use --batch_size 1, or a --preprocess that resizes or crops" in message
+    check_batchable_sizes(opt, {"A": (paths[:3], None)})  # 40x32 and 41x33 -> 40x32 both
+    check_batchable_sizes(make_opt(preprocess="none", batch_size=1), {"A": (paths, None)})
+    for mode in ("resize_and_crop", "crop", "scale_width_and_crop"):
+        check_batchable_sizes(make_opt(preprocess=mode, batch_size=2, load_size=24, crop_size=16),
+                              {"A": (paths, None)})
+    with pytest.raises(FlagError, match=r"'B' images of one size, but --preprocess scale_width keeps each file's aspect ratio: .*c\.png \(24x32, 32x40 after preprocessing\)"):
+        check_batchable_sizes(make_opt(preprocess="scale_width", batch_size=2, load_size=32, crop_size=16),
+                              {"A": ([str(a)], None), "B": ([str(a), str(c)], None)})
+
+
+def test_header_size_applies_exif_rotation(tmp_path):
+    from data.base_dataset import header_size
+
+    img = Image.new("RGB", (30, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: open_image gives 10x30
+    img.save(tmp_path / "r.jpg", exif=exif)
+    assert header_size(tmp_path / "r.jpg") == (10, 30) == open_image(tmp_path / "r.jpg").size
+    assert header_size(tmp_path / "missing.png") is None

@@ -81,3 +81,37 @@ def test_option_defaults_and_loader(tmp_path):
     loader.set_epoch(1)
     batch = next(iter(loader))
     assert batch["A"].shape == (3, 1, 32, 32) and batch["B"].shape == (3, 2, 32, 32)
+
+
+def test_grey_training_folder_is_warned_about_once(make_opt, tmp_path, caplog):
+    from data import colorization_dataset
+
+    folder = tmp_path / "train"
+    folder.mkdir()
+    ramp = np.repeat(np.linspace(0, 255, 20).astype(np.uint8)[None, :, None], 12, axis=0)
+    Image.fromarray(ramp.repeat(3, axis=2)).save(folder / "rgb_grey.png")  # RGB with R = G = B
+    Image.fromarray(ramp[..., 0], "L").save(folder / "luma.png")
+    Image.fromarray(ramp.repeat(3, axis=2)).save(folder / "jpeg_grey.jpg", quality=80)
+    (folder / "zz_bad.png").write_text("not a picture")  # unreadable: left out, reported when loaded
+    caplog.set_level("WARNING")
+    for _ in range(2):
+        ColorizationDataset(_opt(make_opt, tmp_path, isTrain=True))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert f"all 3 readable images in {folder} are grey (no colour)" in warnings[0]
+    assert "a grey image's a*b* are zero everywhere" in warnings[0]
+
+    caplog.clear()
+    ColorizationDataset(_opt(make_opt, tmp_path, isTrain=False))  # test.py colorizes grey images: fine
+    assert colorization_dataset.warn_if_grey(str(folder), ColorizationDataset(_opt(make_opt, tmp_path)).paths)
+    _colour_image(folder / "colour.png")
+    assert not colorization_dataset.warn_if_grey(str(folder), ColorizationDataset(_opt(make_opt, tmp_path)).paths)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_colour_training_folder_is_not_warned_about(make_opt, tmp_path, caplog):
+    for i in range(3):
+        _colour_image(tmp_path / "train" / f"{i}.png", seed=i)
+    caplog.set_level("WARNING")
+    ColorizationDataset(_opt(make_opt, tmp_path, isTrain=True))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

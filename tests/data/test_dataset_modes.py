@@ -170,3 +170,13 @@ def test_template_dataset_makes_pixelated_pair(make_opt, tmp_path, write_png):
     assert not torch.equal(item["A"], B)
     with pytest.raises(ValueError, match=r"--new_dataset_option must be a whole number of pixels >= 1, got 1.5"):
         TemplateDataset(make_opt(dataroot=str(tmp_path), new_dataset_option=1.5))
+
+
+def test_aligned_image_under_2_px_wide_is_a_bad_image(make_opt, tmp_path, write_png):
+    write_png(tmp_path / "train" / "ok.png", w=40, h=20)
+    thin = write_png(tmp_path / "train" / "thin.png", w=1, h=20)
+    ds = AlignedDataset(make_opt(dataroot=str(tmp_path), dataset_mode="aligned", preprocess="none"))
+    with pytest.raises(ImageLoadError) as info:  # what --skip_bad_images skips and test.py reports
+        ds[ds.AB_paths.index(str(thin))]
+    assert str(info.value) == f"{thin}: aligned images hold A and B side by side, but this one is only 1 pixel wide"
+    assert ds[ds.AB_paths.index(str(tmp_path / "train" / "ok.png"))]["A"].shape == (3, 20, 20)
