@@ -3,9 +3,9 @@
 Usage::
 
     sudo apt-get install openclipart-png crawl-tiles-data [angband-data freeciv-data]
-    python -m datasets.make_cartoon2pixel datasets/cartoon2pixel [--size 256] [--cell 8]
+    python -m datasets.make_cartoon2pixel OUT [--size 256] [--cell 8]
         [--clipart DIR] [--tiles DIR] [--styles crawl[,bolt,gervais,trident] | all]
-        [--holdout_style NAME] [--limit N] [--seed 0]
+        [--holdout_style NAME] [--limit N] [--seed 0] [--overwrite]
 
 * **Domain A** (``trainA``/``valA``/``testA``): public-domain clip art from ``openclipart-png``
   (``/usr/share/openclipart/png/<category>/``). Each picture is flattened on white, cropped to its
@@ -46,19 +46,32 @@ Usage::
 
 **Reserved for evaluation, never written here:** the clip-art categories ``animals`` and
 ``plants``, the Crawl sheet ``main.png`` and the package ``tecnoballz-data``; asking for them (or a
-style that points at them) is an error.
+style that points at them) is an error. Category and sheet names are paths inside ``--clipart`` and
+``--tiles``, normalised before the split key and the reserved check (``./feat.png``, ``feat.png/``
+and ``feat.png`` are the same sheet; a name outside its folder is refused).
 
 Splits are drawn per source item from ``--seed`` (a stable hash of the item's id), so adding files
 never moves existing ones between splits, and the dataset is byte-identical for a seed (a sprite's
 id is ``sheet:x,y``, prefixed with ``style/`` for every style but ``crawl``). ``--holdout_style NAME``
 sends that whole style to ``testB`` (never to ``trainB`` or ``valB``), so a benchmark can measure
 generalisation to a pixel-art style the model never saw; it joins ``--styles`` when not named there.
-``--limit N`` keeps a seeded random ``N`` of each domain's training images; in domain B the ``N``
-are shared evenly among the training styles (a style with fewer sprites gives its unused share to
-the others), so one style does not dominate. Validation and test splits are kept whole.
+``--limit N`` bounds every split of each domain: ``N`` training images and validation and test images
+in proportion (:func:`split_quotas`). Items are taken in a seeded hash order, so an item's split
+never depends on ``N`` and a smaller ``N`` keeps a subset of a larger one's items; clip art is read
+only until each split holds its quota (a build without ``--limit`` reads everything). In domain B
+each split's quota is shared evenly among the training styles (a style with fewer sprites gives its
+unused share to the others), so one style does not dominate; a held-out style keeps its whole
+``testB``. Without ``--limit`` the output is what it always was, byte for byte.
 ``manifest.json`` lists every written image with its source file (and sheet position for sprites);
 every B entry names its ``style``, ``package`` and ``licence``, and ``licences`` credits every style
 used (package, licence, authors, copyright file). Inputs are never modified.
+
+OUT must be new or empty: a non-empty OUT is refused (an earlier build's images would stay and an
+item could land in two splits) unless ``--overwrite`` is given, which deletes only what this tool
+writes (the six split folders and ``manifest.json``) before the build. The images are written into a
+hidden folder inside OUT and moved into place at the end, ``manifest.json`` last, so Ctrl-C (exit
+status 130) or an error leaves no partial build, and a folder left by a killed run is recognised and
+removed by the next one.
 """
 from __future__ import annotations
 
@@ -66,6 +79,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,8 +89,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from datasets.make_paired_pixelart import MANIFEST, BuildFolder
 from options.types import fraction, positive_int
-from util.fileio import atomic_write_text
+from util.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, FlagError, error, exit_status
 from util.image import ImageLoadError, load_image, save_image
 
 logger = logging.getLogger(__name__)
@@ -107,6 +122,8 @@ MIN_A_SIDE = 48
 #: White margin around a clip-art drawing, as a share of the square's side (a sprite's tile has ~2/32).
 A_MARGIN = 1 / 16
 SPLITS = ("train", "val", "test")
+#: What the tool writes in OUT (``--overwrite`` deletes these and nothing else).
+OUTPUTS = tuple(f"{split}{domain}" for domain in "AB" for split in SPLITS) + (MANIFEST,)
 
 LICENCES = {
     "A": "openclipart-png: public domain (Open Clip Art Library; see /usr/share/doc/openclipart-png/copyright)",
@@ -375,24 +392,31 @@ def clipart_files(root: Path, categories: Sequence[str]) -> list[Path]:
     return sorted(files)
 
 
+def cartoon_entry(path: Path, root: Path, size: int) -> Item | tuple[str, str]:
+    """The domain-A item of one clip-art file, or ``(file, reason)`` when it is left out."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        rgba = load_image(path, keep_alpha=True)
+    except ImageLoadError as exc:
+        return rel, f"unreadable ({exc})"
+    image, reason = cartoon_image(rgba, size)
+    if image is None:
+        return rel, reason
+    return Item("A", rel, image, {"file": rel})
+
+
 def cartoon_items(root: Path, categories: Sequence[str], size: int) -> Iterable[Item | tuple[str, str]]:
     """Domain-A items, or ``(file, reason)`` for each picture left out."""
     for path in tqdm(clipart_files(root, categories), desc="clip art", unit="img", leave=False):
-        rel = path.relative_to(root).as_posix()
-        try:
-            rgba = load_image(path, keep_alpha=True)
-        except ImageLoadError as exc:
-            yield rel, f"unreadable ({exc})"
-            continue
-        image, reason = cartoon_image(rgba, size)
-        if image is None:
-            yield rel, reason
-        else:
-            yield Item("A", rel, image, {"file": rel})
+        yield cartoon_entry(path, root, size)
 
 
-def style_items(style: Style, size: int, cell: int) -> Iterable[Item | tuple[str, str]]:
-    """Domain-B items of one style, or ``([style/]sheet:x,y, reason)`` for each sprite left out."""
+def style_items(style: Style, size: int, cell: int, render: bool = True) -> Iterable[Item | tuple[str, str]]:
+    """Domain-B items of one style, or ``([style/]sheet:x,y, reason)`` for each sprite left out.
+
+    ``render=False`` keeps each item's cut RGBA sprite as its ``image`` (small; :func:`sprite_image`
+    renders it later), for when only some items will be written.
+    """
     flag = _style_flag(style)
     # The default style keeps the keys it always had, so its sprites never move between splits.
     prefix = "" if style.name == DEFAULT_STYLE else f"{style.name}/"
@@ -400,8 +424,9 @@ def style_items(style: Style, size: int, cell: int) -> Iterable[Item | tuple[str
         path = style.folder / sheet.name
         if not path.is_file():
             raise FileNotFoundError(f"{flag}: no sprite sheet {path} (package {style.package})")
+        image = load_image(path, keep_alpha=True)  # ImageLoadError: an unreadable sheet
         try:
-            rgba = with_key(load_image(path, keep_alpha=True), style.key)
+            rgba = with_key(image, style.key)
         except ValueError:
             raise ValueError(f"{flag}: {path} has no alpha channel; sprites cannot be cut from it") from None
         if sheet.grid:
@@ -416,7 +441,7 @@ def style_items(style: Style, size: int, cell: int) -> Iterable[Item | tuple[str
             if reason:
                 yield key, reason
                 continue
-            yield Item("B", key, sprite_image(sprite, size, cell),
+            yield Item("B", key, sprite_image(sprite, size, cell) if render else sprite,
                        {"style": style.name, "package": style.package, "licence": style.licence,
                         "sheet": sheet.name, "x": x, "y": y, "w": w, "h": h})
 
@@ -459,20 +484,61 @@ def resolve_styles(names: Sequence[str], holdout: str | None = None,
     return chosen
 
 
+def normalise_name(name: str, folder: str | Path, flag: str, what: str) -> str:
+    """``name`` as a clean path inside ``folder``, the one spelling used for split keys and reserved names.
+
+    ``./x``, ``x/``, ``a/../x`` and the absolute path of ``FOLDER/x`` all give
+    ``x``. A name outside ``folder`` (``../x``, an absolute path elsewhere) or naming the folder itself
+    raises :class:`~util.cli.FlagError` naming ``flag``; ``what`` says what to name instead.
+    """
+    base = os.path.abspath(folder)
+    rel = os.path.relpath(os.path.normpath(os.path.join(base, name.strip())), base)
+    if rel in (os.curdir, os.pardir) or rel.startswith(os.pardir + os.sep):
+        raise FlagError(f"{flag}: {name!r} is not inside {folder}; name a {what} inside that folder")
+    return Path(rel).as_posix()
+
+
+def _resolved_parts(folder: Path, name: str) -> tuple[str, ...]:
+    """The parts of ``folder/name`` relative to ``folder`` once symbolic links are followed (or ``()``)."""
+    try:
+        return (folder / name).resolve().relative_to(folder.resolve()).parts
+    except (OSError, ValueError):
+        return ()
+
+
+def _reserved(clipart: Path, categories: Sequence[str], tiles: Path | None, sheets: Sequence[str]) -> list[str]:
+    """The reserved names among (normalised) ``categories`` and Crawl ``sheets``, also through symbolic links."""
+    hits = []
+    for name in categories:
+        for parts in (tuple(name.split("/")), _resolved_parts(clipart, name)):
+            if parts and parts[0] in RESERVED_CATEGORIES:
+                hits.append(name if parts[0] == name else f"{name} ({parts[0]})")
+                break
+    for name in sheets:
+        targets = [Path(name).name] + ([Path(name).resolve().name] if tiles is None else
+                                       [(tiles / name).resolve().name])
+        bad = [t for t in targets if t in RESERVED_SHEETS]
+        if bad:
+            hits.append(name if bad[0] == name else f"{name} ({bad[0]})")
+    return hits
+
+
 def _check_sources(clipart: Path, styles: Sequence[Style], categories: Sequence[str], sheets: Sequence[str],
-                   holdout: str | None) -> None:
-    reserved = sorted(set(categories) & set(RESERVED_CATEGORIES)) + sorted(set(sheets) & set(RESERVED_SHEETS))
+                   holdout: str | None, tiles: Path | None = None) -> None:
+    reserved = _reserved(clipart, categories, tiles, sheets)
     if reserved:
-        raise ValueError(f"{', '.join(reserved)} are reserved for evaluation and never used for training; "
-                         "choose other --categories/--sheets")
+        raise FlagError(f"{', '.join(reserved)} are reserved for evaluation and never used for training; "
+                        "choose other --categories/--sheets")
     for style in styles:
         folder_words = {part.lower() for part in style.folder.parts}
+        sheet_names = {Path(sheet.name).name for sheet in style.sheets}
+        sheet_names |= {(style.folder / sheet.name).resolve().name for sheet in style.sheets}
         bad = sorted({style.package} & set(RESERVED_PACKAGES)
                      | {p for p in RESERVED_PACKAGES if p.split("-")[0] in folder_words}
-                     | {Path(sheet.name).name for sheet in style.sheets} & set(RESERVED_SHEETS))
+                     | sheet_names & set(RESERVED_SHEETS))
         if bad:
-            raise ValueError(f"{_style_flag(style)}: the style uses {', '.join(bad)}, reserved for evaluation "
-                             "and never used for training")
+            raise FlagError(f"{_style_flag(style)}: the style uses {', '.join(bad)}, reserved for evaluation "
+                            "and never used for training")
     if not clipart.is_dir():
         raise FileNotFoundError(f"--clipart: no folder {clipart}; install the clip art with "
                                 f"'sudo apt-get install {CLIPART_PACKAGE}' or pass --clipart DIR")
@@ -508,94 +574,194 @@ def balanced_quota(available: Mapping[str, int], limit: int) -> dict[str, int]:
     return {name: quota[name] for name in available}
 
 
+def split_quotas(limit: int, val_fraction: float, test_fraction: float) -> dict[str, int]:
+    """Images per split of one domain under ``--limit``: ``limit`` training images, and validation and
+    test images in proportion to their fractions (``limit * fraction / train fraction``, rounded, at
+    least 1 for a non-zero fraction)."""
+    train_share = 1.0 - val_fraction - test_fraction
+
+    def share(part: float) -> int:
+        return max(1, round(limit * part / train_share)) if part > 0 else 0
+
+    return {"train": limit, "val": share(val_fraction), "test": share(test_fraction)}
+
+
+def _rank(key: str, seed: int) -> bytes:
+    """Where an item comes in the seeded order ``--limit`` samples in (independent of its split)."""
+    return hashlib.sha256(f"{seed}:limit:{key}".encode()).digest()
+
+
+class _Writer:
+    """Writes items as ``<split><domain>/00000.png, 00001.png, ...`` in arrival order and keeps their records."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.records: dict[str, list[dict]] = {name: [] for name in OUTPUTS if name != MANIFEST}
+        for name in self.records:
+            (root / name).mkdir(parents=True, exist_ok=True)
+
+    def write(self, domain: str, split: str, item: Item) -> None:
+        folder = f"{split}{domain}"
+        name = f"{len(self.records[folder]):05d}.png"
+        save_image(self.root / folder / name, item.image)
+        self.records[folder].append({"name": name, **item.source})
+
+
 def make_dataset(dst: str | Path, *, size: int = 256, cell: int = 8, clipart: str | Path = DEFAULT_CLIPART,
                  tiles: str | Path | None = None, categories: Sequence[str] = DEFAULT_CATEGORIES,
                  sheets: Sequence[str] | None = None, styles: Sequence[str] = (DEFAULT_STYLE,),
                  holdout_style: str | None = None, limit: int | None = None, seed: int = 0,
                  val_fraction: float = 0.05, test_fraction: float = 0.1,
-                 registry: Mapping[str, Style] | None = None) -> dict:
+                 registry: Mapping[str, Style] | None = None, overwrite: bool = False) -> dict:
     """Write the dataset to ``dst`` and return its manifest (also written as ``dst/manifest.json``).
 
     ``styles`` are names of ``registry`` (default :data:`STYLES`) or ``all``; ``tiles`` and ``sheets``
-    relocate the default ``crawl`` style (None: the registry's folder and sheets). ``holdout_style``
-    goes to ``testB`` only. ``limit`` caps each domain's training images, shared evenly among the
-    training styles in domain B (:func:`balanced_quota`).
+    relocate the default ``crawl`` style (None: the registry's folder and sheets). Category and sheet
+    names are normalised inside their folders (:func:`normalise_name`). ``holdout_style`` goes to
+    ``testB`` only. ``limit`` bounds every split (:func:`split_quotas`; in domain B shared evenly
+    among the styles, :func:`balanced_quota`), reading clip art only until the quotas are filled; the
+    held-out style's ``testB`` stays whole. ``dst`` must be new or empty unless ``overwrite`` (which
+    deletes the tool's :data:`OUTPUTS` there first); on an error or Ctrl-C no partial build is left
+    (:class:`~datasets.make_paired_pixelart.BuildFolder`).
     """
     if size % cell:
         raise ValueError(f"--size ({size}) must be a multiple of --cell ({cell})")
+    if val_fraction + test_fraction >= 1.0:
+        raise FlagError("--val_fraction + --test_fraction must be below 1")
     registry = dict(STYLES if registry is None else registry)
+    clipart, dst = Path(clipart), Path(dst)
     if DEFAULT_STYLE in registry and (tiles is not None or sheets is not None):
         base = registry[DEFAULT_STYLE]
+        folder = base.folder if tiles is None else Path(tiles)
+        if sheets is not None:
+            sheets = list(dict.fromkeys(normalise_name(name, folder, "--sheets", "sprite sheet (e.g. feat.png)")
+                                        for name in sheets))
         registry[DEFAULT_STYLE] = replace(
-            base, folder=base.folder if tiles is None else Path(tiles),
-            sheets=base.sheets if sheets is None else tuple(Sheet(name) for name in sheets))
+            base, folder=folder, sheets=base.sheets if sheets is None else tuple(Sheet(name) for name in sheets))
+    categories = list(dict.fromkeys(normalise_name(name, clipart, "--categories", "category folder (e.g. people)")
+                                    for name in categories))
     chosen = resolve_styles(styles, holdout_style, registry)
     need = max(style.tile for style in chosen)
     if size // cell < need:
         raise ValueError(f"--size / --cell must be at least {need} (a whole tile), got {size // cell}")
-    clipart, dst = Path(clipart), Path(dst)
-    crawl_sheets = [sheet.name for sheet in registry[DEFAULT_STYLE].sheets] if DEFAULT_STYLE in registry else []
-    _check_sources(clipart, chosen, categories, crawl_sheets if sheets is None else sheets, holdout_style)
-    kept: dict[str, dict[str, list[Item]]] = {d: {s: [] for s in SPLITS} for d in "AB"}
+    crawl = registry.get(DEFAULT_STYLE)
+    crawl_sheets = [sheet.name for sheet in crawl.sheets] if crawl is not None else []
+    _check_sources(clipart, chosen, categories, crawl_sheets if sheets is None else sheets, holdout_style,
+                   crawl.folder if crawl is not None else None)
+    out = BuildFolder(dst, OUTPUTS, "make_cartoon2pixel", overwrite)
+    out.check()
+    files = clipart_files(clipart, categories)
+    root = out.open()
+    try:
+        manifest = _build(root, files, chosen, registry, size=size, cell=cell, clipart=clipart, categories=categories,
+                          sheets=crawl_sheets if sheets is None else list(sheets), holdout_style=holdout_style,
+                          limit=limit, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+        out.finish(json.dumps(manifest, indent=1) + "\n")
+    except BaseException:
+        out.discard()
+        raise
+    return manifest
+
+
+def _build(root: Path, files: Sequence[Path], chosen: Sequence[Style], registry: Mapping[str, Style], *, size: int,
+           cell: int, clipart: Path, categories: Sequence[str], sheets: Sequence[str], holdout_style: str | None,
+           limit: int | None, seed: int, val_fraction: float, test_fraction: float) -> dict:
+    """Write the images under ``root`` (the staging folder) and return the manifest."""
+    writer = _Writer(root)
     dropped: dict[str, dict[str, int]] = {"A": {}, "B": {}}
     by_style: dict[str, dict] = {style.name: {"package": style.package, "folder": str(style.folder),
                                               "sheets": [sheet.name for sheet in style.sheets], "tile": style.tile,
                                               "dropped": {}} for style in chosen}
-    sources = [("A", "", cartoon_items(clipart, categories, size))]
-    sources += [("B", style.name, style_items(style, size, cell)) for style in chosen]
-    for domain, style_name, stream in sources:
-        for entry in stream:
+    quotas = None if limit is None else split_quotas(limit, val_fraction, test_fraction)
+
+    def split(key: str) -> str:
+        return split_of(key, seed, val_fraction, test_fraction)
+
+    def drop(domain: str, entry: tuple[str, str], style_name: str = "") -> None:
+        reason = entry[1].split(" (")[0]
+        dropped[domain][reason] = dropped[domain].get(reason, 0) + 1
+        if style_name:
+            counts = by_style[style_name]["dropped"]
+            counts[reason] = counts.get(reason, 0) + 1
+
+    # Domain A: without --limit every file in sorted order, written as it is read; with --limit only the
+    # files needed, in seeded order, until every split holds its quota (an item's split never changes).
+    read = len(files)
+    if quotas is None:
+        for path in tqdm(files, desc="clip art", unit="img", leave=False):
+            entry = cartoon_entry(path, clipart, size)
             if isinstance(entry, Item):
-                if style_name and style_name == holdout_style:
-                    split = "test"
-                else:
-                    split = split_of(entry.key, seed, val_fraction, test_fraction)
-                kept[domain][split].append(entry)
+                writer.write("A", split(entry.key), entry)
             else:
-                reason = entry[1].split(" (")[0]
-                dropped[domain][reason] = dropped[domain].get(reason, 0) + 1
-                if style_name:
-                    counts = by_style[style_name]["dropped"]
-                    counts[reason] = counts.get(reason, 0) + 1
-    if limit is not None:
-        rng = np.random.default_rng(seed)
-        for domain in "AB":
-            groups: dict[str, list[Item]] = {}
-            for item in kept[domain]["train"]:
-                groups.setdefault(item.source.get("style", ""), []).append(item)
-            quota = balanced_quota({name: len(items) for name, items in groups.items()}, limit)
-            if domain == "B" and len(groups) > 1:
+                drop("A", entry)
+    else:
+        keys = [path.relative_to(clipart).as_posix() for path in files]
+        splits = [split(key) for key in keys]
+        target = sum(min(quotas[s], splits.count(s)) for s in SPLITS)
+        logger.info("--limit %d: at most %s; clip art is read in a seeded order until they are filled", limit,
+                    ", ".join(f"{quotas[s]} {s}" for s in SPLITS))
+        picked: dict[str, list[tuple[int, Item]]] = {s: [] for s in SPLITS}
+        read = 0
+        with tqdm(total=target, desc="clip art", unit="img", leave=False) as bar:
+            for index in sorted(range(len(files)), key=lambda i: _rank(keys[i], seed)):
+                if all(len(picked[s]) >= quotas[s] for s in SPLITS):
+                    break
+                if len(picked[splits[index]]) >= quotas[splits[index]]:
+                    continue
+                entry = cartoon_entry(files[index], clipart, size)
+                read += 1
+                if isinstance(entry, Item):
+                    picked[splits[index]].append((index, entry))
+                    bar.update()
+                else:
+                    drop("A", entry)
+        logger.info("--limit %d: read %d of %d clip-art files", limit, read, len(files))
+        for s in SPLITS:
+            for _, item in sorted(picked[s], key=lambda pair: pair[0]):
+                writer.write("A", s, item)
+
+    # Domain B: every sheet is cut (cheap); with --limit the sprites are rendered only once picked.
+    pending: list[tuple[str, Item]] = []
+    for style in chosen:
+        held_out = style.name == holdout_style
+        for entry in style_items(style, size, cell, render=quotas is None):
+            if not isinstance(entry, Item):
+                drop("B", entry, style.name)
+                continue
+            where = "test" if held_out else split(entry.key)
+            if quotas is None:
+                writer.write("B", where, entry)
+            else:
+                pending.append((where, entry))
+    if quotas is not None:
+        keep = {i for i, (_, item) in enumerate(pending) if item.source["style"] == holdout_style}
+        for s in SPLITS:
+            groups: dict[str, list[int]] = {}
+            for i, (where, item) in enumerate(pending):
+                if where == s and item.source["style"] != holdout_style:
+                    groups.setdefault(item.source["style"], []).append(i)
+            quota = balanced_quota({name: len(items) for name, items in groups.items()}, quotas[s])
+            if s == "train" and len(groups) > 1:
                 logger.info("--limit %d: trainB per style %s", limit,
                             ", ".join(f"{name} {quota[name]} of {len(items)}" for name, items in groups.items()))
-            picked: list[Item] = []
             for name, items in groups.items():
-                if len(items) > quota[name]:
-                    pick = np.sort(rng.choice(len(items), size=quota[name], replace=False))
-                    items = [items[i] for i in pick]
-                picked.extend(items)
-            kept[domain]["train"] = picked
+                keep.update(sorted(items, key=lambda i: _rank(pending[i][1].key, seed))[:quota[name]])
+        for i, (where, item) in enumerate(pending):
+            if i in keep:
+                writer.write("B", where, replace(item, image=sprite_image(item.image, size, cell)))
+
     licences = {**LICENCES, "B": "; ".join(style.licence_line() for style in chosen),
                 "styles": {style.name: {"package": style.package, "licence": style.licence, "credit": style.credit,
                                         "copyright": style.copyright} for style in chosen}}
-    manifest: dict = {"size": size, "cell": cell, "seed": seed, "limit": limit, "licences": licences,
+    limited = {} if quotas is None else {"limited": {"quota_per_domain": quotas, "clipart_read": read,
+                                                     "clipart_files": len(files)}}
+    manifest: dict = {"size": size, "cell": cell, "seed": seed, "limit": limit, **limited, "licences": licences,
                       "clipart": str(clipart), "categories": list(categories),
                       "tiles": str(registry[DEFAULT_STYLE].folder) if DEFAULT_STYLE in registry else None,
-                      "sheets": crawl_sheets if sheets is None else list(sheets),
-                      "styles": by_style, "holdout_style": holdout_style, "dropped": dropped, "images": {}}
-    for domain in "AB":
-        for split in SPLITS:
-            folder = dst / f"{split}{domain}"
-            folder.mkdir(parents=True, exist_ok=True)
-            records = []
-            for index, item in enumerate(kept[domain][split]):
-                name = f"{index:05d}.png"
-                save_image(folder / name, item.image)
-                records.append({"name": name, **item.source})
-            manifest["images"][f"{split}{domain}"] = records
+                      "sheets": list(sheets), "styles": by_style, "holdout_style": holdout_style,
+                      "dropped": dropped, "images": writer.records}
     for name, info in by_style.items():
-        info["images"] = {f"{split}B": sum(r["style"] == name for r in manifest["images"][f"{split}B"])
-                          for split in SPLITS}
-    atomic_write_text(dst / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+        info["images"] = {f"{s}B": sum(r["style"] == name for r in writer.records[f"{s}B"]) for s in SPLITS}
     return manifest
 
 
@@ -630,24 +796,43 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="make_cartoon2pixel", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Build the cartoon (openclipart-png) -> pixel art (crawl-tiles-data and other pixel-art "
-                    "packages) dataset offline.")
-    p.add_argument("dst", help="output folder (trainA/ trainB/ valA/ valB/ testA/ testB/ manifest.json)")
+                    "packages) dataset offline.",
+        epilog="Time and memory: the time goes into decoding clip art. Without --limit every picture of the "
+               "chosen categories is read (about 9 minutes on one core for the 14 default ones) and each image "
+               "is written as soon as it is made, so peak memory is set by the largest picture: about 40 bytes "
+               "a pixel (350 MB for a 3000 x 3000 PNG) on top of ~150 MB. --limit N reads only the pictures "
+               "its splits need and holds their images (200 KB each at --size 256) until the end: --limit 20 "
+               "takes seconds. Sprite sheets are small: domain B adds seconds. The build goes to a hidden "
+               "folder in OUT and is moved into place at the end, so Ctrl-C (exit status 130) or an error "
+               "leaves no partial build.")
+    p.add_argument("dst", metavar="OUT",
+                   help="output folder, new or empty (trainA/ valA/ testA/ trainB/ valB/ testB/ manifest.json)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="build over a non-empty OUT: delete its six split folders and manifest.json first (other "
+                        "files are kept); without it a non-empty OUT is refused")
     p.add_argument("--size", type=positive_int, default=256, help="side of every image in pixels")
     p.add_argument("--cell", type=positive_int, default=8, help="pixel-art cell size (sprite upscale factor)")
     p.add_argument("--clipart", default=str(DEFAULT_CLIPART), help="clip-art folder (one sub-folder a category)")
     p.add_argument("--tiles", default=str(DEFAULT_TILES), help="folder of the Crawl sprite sheets (style crawl)")
-    p.add_argument("--categories", type=_names, default=list(DEFAULT_CATEGORIES),
-                   help="comma-separated clip-art categories (animals and plants are reserved)")
-    p.add_argument("--sheets", type=_names, default=list(DEFAULT_SHEETS),
-                   help="comma-separated Crawl sprite sheets of style crawl (main.png is reserved)")
-    p.add_argument("--styles", type=_style_names, default=[DEFAULT_STYLE],
+    # string defaults: argparse runs them through the type, and --help shows them as the flag takes them
+    p.add_argument("--categories", type=_names, default=",".join(DEFAULT_CATEGORIES),
+                   help="comma-separated clip-art categories, folders inside --clipart (animals and plants are "
+                        "reserved)")
+    p.add_argument("--sheets", type=_names, default=",".join(DEFAULT_SHEETS),
+                   help="comma-separated Crawl sprite sheets of style crawl, files inside --tiles (main.png is "
+                        "reserved)")
+    p.add_argument("--styles", type=_style_names, default=DEFAULT_STYLE,
                    help="comma-separated pixel-art styles of domain B, or all (every style whose package is "
                         f"installed); one of: {', '.join(f'{s.name} ({s.package})' for s in STYLES.values())}")
     p.add_argument("--holdout_style", type=_style_name, default=None,
                    help="a style written to testB only (never trainB/valB), to measure generalisation to an "
                         "unseen style; joins --styles when not named there")
-    p.add_argument("--limit", type=positive_int, default=None,
-                   help="training images per domain (seeded subset; in B shared evenly among the training styles)")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                   help="bound every split: at most N training images per domain and validation/test images in "
+                        "proportion (N x fraction / training fraction: 59 and 118 for N=1000 with the default "
+                        "fractions); in B each split is shared evenly among the training styles, and a "
+                        "--holdout_style keeps its whole testB. Only the clip art needed is read, in a seeded "
+                        "order; an item's split never depends on N")
     p.add_argument("--val_fraction", type=fraction, default=0.05, help="share of items for valA/valB")
     p.add_argument("--test_fraction", type=fraction, default=0.1, help="share of items for testA/testB")
     p.add_argument("--seed", type=int, default=0, help="seed of the splits and of --limit")
@@ -655,7 +840,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the tool; 0 on success, 2 for bad flags or missing sources, 1 when nothing was written."""
+    """Run the tool; the exit status follows :mod:`util.cli`: 0 done, 2 bad flags, sources or OUT (nothing
+    written), 1 an unreadable sheet, a failed write or an empty training domain, 130 Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -666,29 +852,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.holdout_style and args.styles != ["all"] and set(args.styles) <= {args.holdout_style}:
         parser.error(f"--holdout_style: {args.holdout_style} is the only style in --styles; nothing would be left "
                      "for trainB (add training styles, e.g. --styles crawl,bolt)")
+
+    def job() -> int:
+        try:
+            manifest = make_dataset(args.dst, size=args.size, cell=args.cell, clipart=args.clipart, tiles=args.tiles,
+                                    categories=args.categories, sheets=args.sheets, styles=args.styles,
+                                    holdout_style=args.holdout_style, limit=args.limit, seed=args.seed,
+                                    val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                                    overwrite=args.overwrite)
+        except ImageLoadError:
+            raise  # an unreadable sprite sheet: exit status 1
+        except (FileNotFoundError, ValueError) as exc:  # missing or reserved sources, bad OUT: a flag fixes it
+            raise FlagError(str(exc)) from None
+        except OSError as exc:
+            raise OSError(f"{exc.filename or args.dst}: {exc.strerror or exc}; no partial build was left in OUT "
+                          f"{args.dst}") from None
+        counts = {k: len(v) for k, v in manifest["images"].items()}
+        dropped = {d: sum(v.values()) for d, v in manifest["dropped"].items()}
+        print("done: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+              + f"; left out: A {dropped['A']}, B {dropped['B']} (reasons in manifest.json)")
+        print("styles (trainB/valB/testB): " + ", ".join(
+            f"{name} {info['images']['trainB']}/{info['images']['valB']}/{info['images']['testB']}"
+            + (" (held out)" if name == manifest["holdout_style"] else "")
+            for name, info in manifest["styles"].items()))
+        if counts["trainA"] == 0 or counts["trainB"] == 0:
+            error("a training domain is empty; check --categories/--styles/--sheets")
+            return EXIT_FAILED
+        return EXIT_OK
+
     try:
-        manifest = make_dataset(args.dst, size=args.size, cell=args.cell, clipart=args.clipart, tiles=args.tiles,
-                                categories=args.categories, sheets=args.sheets, styles=args.styles,
-                                holdout_style=args.holdout_style, limit=args.limit, seed=args.seed,
-                                val_fraction=args.val_fraction, test_fraction=args.test_fraction)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"make_cartoon2pixel: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"make_cartoon2pixel: error: cannot write {args.dst}: {exc}", file=sys.stderr)
-        return 1
-    counts = {k: len(v) for k, v in manifest["images"].items()}
-    dropped = {d: sum(v.values()) for d, v in manifest["dropped"].items()}
-    print("done: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-          + f"; left out: A {dropped['A']}, B {dropped['B']} (reasons in manifest.json)")
-    print("styles (trainB/valB/testB): " + ", ".join(
-        f"{name} {info['images']['trainB']}/{info['images']['valB']}/{info['images']['testB']}"
-        + (" (held out)" if name == manifest["holdout_style"] else "") for name, info in manifest["styles"].items()))
-    if counts["trainA"] == 0 or counts["trainB"] == 0:
-        print("make_cartoon2pixel: error: a training domain is empty; check --categories/--styles/--sheets",
+        return exit_status(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: no unfinished build is left in OUT {args.dst}; run the command again to build it",
               file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

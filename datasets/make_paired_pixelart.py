@@ -3,7 +3,7 @@
 Usage::
 
     python -m datasets.make_paired_pixelart [SRC] OUT [--size 256] [--cell 8] [--renders 4]
-        [--seed 0] [--test_fraction 0.1]
+        [--seed 0] [--test_fraction 0.1] [--overwrite]
 
 ``SRC`` is a sprite sheet or a folder of them (searched recursively). Without it, the Dungeon
 Crawl Stone Soup sheets ``player.png``, ``feat.png``, ``floor.png`` and ``wall.png`` of the Debian
@@ -42,12 +42,21 @@ reads it, in ``OUT/train/`` or ``OUT/test/``; the split is by sprite (``--test_f
 sprites, all their renders), so no test sprite is seen in training. ``OUT/manifest.json`` records
 the arguments, the ranges, the sources and, per file, the sprite's source and box, the background
 and every drawn parameter. The output is byte-identical for the same inputs and seed.
+
+**OUT.** A new or empty folder: a non-empty OUT is refused (stale pairs would mix in) unless
+``--overwrite`` is given, which deletes only what this tool writes (``train/``, ``test/`` and
+``manifest.json``) before the build. The pairs are written into a hidden folder inside OUT and moved
+into place at the end, ``manifest.json`` last, so an interrupted run (Ctrl-C, exit status 130)
+leaves OUT as an empty or cleared folder that a re-run accepts (a folder left by a killed run is
+recognised by its name and removed). See :class:`BuildFolder`.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +67,7 @@ import numpy as np
 from tqdm import tqdm
 
 from options.types import fraction, positive_int
+from util.cli import EXIT_INTERRUPTED, EXIT_OK, FlagError, exit_status
 from util.fileio import atomic_write_text
 from util.image import ImageLoadError, is_image_file, load_image, save_image
 
@@ -260,6 +270,96 @@ def make_pair(sprite: np.ndarray, size: int, cell: int, rng: np.random.Generator
     return smooth, crisp, params
 
 
+# --------------------------------------------------------------------------- the output folder
+MANIFEST = "manifest.json"
+
+
+class BuildFolder:
+    """The output folder OUT of a dataset tool, written so that no run leaves a half-built dataset.
+
+    :meth:`check` refuses (:class:`~util.cli.FlagError`, nothing written) an OUT that is a file, sits
+    under a file, cannot be written, or is not empty (unless ``overwrite``). :meth:`open` then clears
+    what an earlier run of the tool left (with ``overwrite``: the tool's ``outputs``; always: a staging
+    folder a killed run left) and creates the hidden staging folder ``OUT/.<tool>.partial``, where
+    the tool writes its outputs. :meth:`finish` moves them into OUT and writes ``manifest.json`` last,
+    so a ``manifest.json`` marks a finished build; :meth:`discard` (on Ctrl-C or an error) removes the
+    staging folder, and OUT too when this run created it.
+    """
+
+    def __init__(self, out: str | os.PathLike, outputs: Sequence[str], tool: str, overwrite: bool = False):
+        self.out = Path(out)
+        self.outputs = tuple(outputs)
+        self.overwrite = overwrite
+        self.staging = self.out / f".{tool}.partial"
+        self._created = False
+
+    def _fix(self) -> str:
+        return (f"choose a new or empty folder, or pass --overwrite to replace its "
+                f"{', '.join(n if n == MANIFEST else n + '/' for n in self.outputs)}")
+
+    def check(self) -> None:
+        """Refuse an OUT this tool must not write to (FlagError naming OUT and the fix); writes nothing."""
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise FlagError(f"OUT {out} is a file, not a folder; choose a new or empty folder for OUT")
+        if out.is_dir():
+            entries = sorted(p.name for p in out.iterdir() if p.name != self.staging.name)
+            if entries and not self.overwrite:
+                shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+                raise FlagError(f"OUT {out} is not empty (holds {shown}); writing into it would mix stale files "
+                                f"with the new ones: {self._fix()}")
+        probe = out
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            raise FlagError(f"OUT {out}: {probe} is a file, not a folder; choose another path for OUT")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise FlagError(f"OUT {out} is not writable ({probe}: permission denied); choose a folder you can "
+                            "write to")
+
+    def open(self) -> Path:
+        """Create OUT and the staging folder (clearing what an earlier run left); returns the staging folder."""
+        try:
+            self._created = not self.out.exists()
+            self.out.mkdir(parents=True, exist_ok=True)
+            if self.staging.exists():
+                logger.info("%s: removing %s, left by a run that did not finish", self.out, self.staging.name)
+                shutil.rmtree(self.staging)
+            if self.overwrite:
+                for name in self.outputs:
+                    _remove(self.out / name)
+            self.staging.mkdir()
+        except OSError as err:
+            raise FlagError(f"OUT {self.out} is not writable ({err.strerror or err}); choose a folder you can "
+                            "write to") from None
+        return self.staging
+
+    def finish(self, manifest_text: str) -> None:
+        """Move the built outputs from the staging folder into OUT, then write ``manifest.json``."""
+        for name in self.outputs:
+            built = self.staging / name
+            if name != MANIFEST and built.exists():
+                os.replace(built, self.out / name)
+        atomic_write_text(self.out / MANIFEST, manifest_text)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Remove the staging folder, and OUT when this run created it and nothing else is in it."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self._created:
+            try:
+                self.out.rmdir()
+            except OSError:
+                pass
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
 # --------------------------------------------------------------------------- the dataset
 @dataclass
 class Result:
@@ -274,19 +374,21 @@ class Result:
         return f"done: {self.sprites} sprites, {self.train} training pairs, {self.test} test pairs"
 
 
+PHASES = ("train", "test")
+
+
 def make_dataset(src: Path | None, out: Path, size: int = 256, cell: int = 8, renders: int = 4, seed: int = 0,
-                 test_fraction: float = 0.1) -> Result:
+                 test_fraction: float = 0.1, overwrite: bool = False) -> Result:
     """Write ``out/{train,test}/*.png`` (A|B pairs) and ``out/manifest.json``; see the module docstring.
 
-    Raises ValueError for bad arguments or sources (naming them), ImageLoadError for an unreadable sheet.
+    Raises FlagError for an OUT that is not a new or empty writable folder (``overwrite``: replace this
+    tool's outputs in it), ValueError for bad arguments or sources (naming them), ImageLoadError for
+    an unreadable sheet, OSError for a failed write. On any error or Ctrl-C, OUT is left without a
+    partial build (:class:`BuildFolder`).
     """
     check_geometry(size, cell)
-    out = Path(out)
-    for phase in ("train", "test"):
-        folder = out / phase
-        if folder.is_dir() and any(folder.iterdir()):
-            raise ValueError(f"{folder} is not empty; write to a new OUT folder (or delete the old dataset) so "
-                             "that no stale pairs mix in")
+    folder = BuildFolder(out, (*PHASES, MANIFEST), "make_paired_pixelart", overwrite)
+    folder.check()
     sheets = find_sheets(Path(src) if src is not None else None)
     sprites: list[Sprite] = []
     for sheet in sheets:
@@ -300,6 +402,33 @@ def make_dataset(src: Path | None, out: Path, size: int = 256, cell: int = 8, re
                          "the sheet edge")
     n_test = int(round(len(sprites) * test_fraction))
     test_ids = set(np.random.default_rng([seed, 2**31]).permutation(len(sprites))[:n_test].tolist())
+    staging = folder.open()
+    try:
+        result, items = _write_pairs(staging, sprites, test_ids, size, cell, renders, seed)
+        manifest = {
+            "tool": "datasets/make_paired_pixelart.py",
+            "args": {"size": size, "cell": cell, "renders": renders, "seed": seed, "test_fraction": test_fraction},
+            "layout": "each PNG holds A (smooth render, left) | B (crisp pixel art, right), as --dataset_mode aligned",
+            "sprite_rule": {"max_side": MAX_SPRITE, "coverage": list(COVERAGE), "opaque_alpha": OPAQUE_ALPHA,
+                            "dilation": "3x3, falls back to undilated components above max_side",
+                            "edge": "sprites touching the sheet edge are dropped"},
+            "degradations": {k: list(v) if isinstance(v, tuple) else v for k, v in DEGRADATIONS.items()},
+            "sources": [str(s) for s in sheets],
+            "counts": {"sprites": result.sprites, "train": result.train, "test": result.test},
+            "items": items,
+        }
+        folder.finish(json.dumps(manifest, indent=1) + "\n")
+    except BaseException:
+        folder.discard()
+        raise
+    return result
+
+
+def _write_pairs(root: Path, sprites: list[Sprite], test_ids: set[int], size: int, cell: int, renders: int,
+                 seed: int) -> tuple[Result, list[dict]]:
+    """Write every sprite's renders under ``root/{train,test}/``; returns the counts and the manifest items."""
+    for phase in PHASES:
+        (root / phase).mkdir(parents=True, exist_ok=True)
     result = Result(sprites=len(sprites))
     items = []
     per_sheet: dict[str, int] = {}
@@ -310,23 +439,10 @@ def make_dataset(src: Path | None, out: Path, size: int = 256, cell: int = 8, re
         for r in range(renders):
             smooth, crisp, params = make_pair(sprite.rgba, size, cell, np.random.default_rng([seed, index, r]))
             name = f"{Path(sprite.source).stem}_{number:04d}_r{r}.png"
-            save_image(out / phase / name, np.concatenate([smooth, crisp], axis=1), indexed=False)
+            save_image(root / phase / name, np.concatenate([smooth, crisp], axis=1), indexed=False)
             items.append({"file": f"{phase}/{name}", "source": sprite.source, "box": list(sprite.box), **params})
             setattr(result, phase, getattr(result, phase) + 1)
-    manifest = {
-        "tool": "datasets/make_paired_pixelart.py",
-        "args": {"size": size, "cell": cell, "renders": renders, "seed": seed, "test_fraction": test_fraction},
-        "layout": "each PNG holds A (smooth render, left) | B (crisp pixel art, right), as --dataset_mode aligned",
-        "sprite_rule": {"max_side": MAX_SPRITE, "coverage": list(COVERAGE), "opaque_alpha": OPAQUE_ALPHA,
-                        "dilation": "3x3, falls back to undilated components above max_side",
-                        "edge": "sprites touching the sheet edge are dropped"},
-        "degradations": {k: list(v) if isinstance(v, tuple) else v for k, v in DEGRADATIONS.items()},
-        "sources": [str(s) for s in sheets],
-        "counts": {"sprites": result.sprites, "train": result.train, "test": result.test},
-        "items": items,
-    }
-    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
-    return result
+    return result, items
 
 
 def check_geometry(size: int, cell: int) -> None:
@@ -351,11 +467,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--test_fraction", type=fraction, default=0.1,
                         help="share of the sprites (all their renders) written to test/ (default: 0.1)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="build over a non-empty OUT: delete its train/, test/ and manifest.json first "
+                             "(other files are kept); without it a non-empty OUT is refused")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns 0 on success, 2 on bad arguments or sources, 1 on an unreadable file."""
+    """Run the CLI; the exit status follows :mod:`util.cli`: 0 done, 2 bad flags, sources or OUT (nothing
+    written), 1 an unreadable sheet or a failed write, 130 Ctrl-C (the unfinished build is removed)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if len(args.paths) > 2:
@@ -366,16 +486,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    def job() -> int:
+        try:
+            result = make_dataset(src, out, args.size, args.cell, args.renders, args.seed, args.test_fraction,
+                                  overwrite=args.overwrite)
+        except ImageLoadError:
+            raise  # an unreadable sheet: exit status 1
+        except ValueError as err:  # bad sources or OUT: a flag fixes it
+            raise FlagError(str(err)) from None
+        except OSError as err:
+            raise OSError(f"{err.filename or out}: {err.strerror or err}; no partial build was left in OUT "
+                          f"{out}") from None
+        print(f"{result.summary()} -> {out}")
+        return EXIT_OK
+
     try:
-        result = make_dataset(src, out, args.size, args.cell, args.renders, args.seed, args.test_fraction)
-    except ImageLoadError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"{result.summary()} -> {out}")
-    return 0
+        return exit_status(job)
+    except KeyboardInterrupt:
+        print(f"interrupted: no unfinished build is left in OUT {out}; run the command again to build it",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

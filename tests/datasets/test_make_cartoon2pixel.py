@@ -356,11 +356,11 @@ def test_styles_selection_keys_and_licence_fields(tmp_path):
     assert m["styles"]["grid"]["dropped"] == {"texture": 2, "fragment": 2}
     assert sum(m["styles"]["grid"]["images"].values()) == 20
     # the grid lines of b.png never become sprites; the key colour of keyed never shows
-    only_keyed = make_dataset(tmp_path / "keyed", styles=["keyed"], **kw)
+    only_keyed = make_dataset(tmp_path / "only_keyed", styles=["keyed"], **kw)
     assert style_counts(b_records(only_keyed)) == {"keyed": 6}
     for split in SPLITS:
         for r in only_keyed["images"][f"{split}B"]:
-            img = load_image(tmp_path / "keyed" / f"{split}B" / r["name"])
+            img = load_image(tmp_path / "only_keyed" / f"{split}B" / r["name"])
             assert not (img == [255, 0, 255]).all(axis=2).any()
             assert img[0, 0].tolist() == [255, 255, 255]
     assert "crawl" not in only_keyed["licences"]["styles"]
@@ -467,3 +467,194 @@ def test_cli_style_flags(tmp_path, capsys, monkeypatch):
     manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
     assert manifest["holdout_style"] == "keyed" and set(manifest["licences"]["styles"]) == {"crawl", "grid", "keyed"}
     assert all(r["style"] == "keyed" and r["licence"] == "GPL-2+" for r in manifest["images"]["testB"])
+
+
+# --------------------------------------------------------------------------- OUT, names, --limit, Ctrl-C
+def cli_base(tmp_path: Path, out: Path, *flags: str) -> list[str]:
+    clipart, tiles = tmp_path / "clipart", tmp_path / "tiles"
+    if not clipart.is_dir():
+        make_sources(tmp_path)
+    return [str(out), "--size", "64", "--cell", "2", "--clipart", str(clipart), "--tiles", str(tiles),
+            "--categories", "people,food", "--val_fraction", "0.2", "--test_fraction", "0.2", *flags]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_non_empty_out_is_refused_and_overwrite_replaces_only_the_tools_files(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(cli_base(tmp_path, out, "--seed", "1")) == 0
+    (out / "trainA" / "99999.png").write_bytes(b"stale")
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    before = tree(out)
+    assert main(cli_base(tmp_path, out, "--seed", "2")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: OUT ") and str(out) in err
+    assert "is not empty" in err and "--overwrite" in err
+    assert tree(out) == before  # nothing written
+    assert main(cli_base(tmp_path, out, "--seed", "2", "--overwrite")) == 0
+    fresh = tmp_path / "fresh"
+    assert main(cli_base(tmp_path, fresh, "--seed", "2")) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    assert {k: v for k, v in tree(out).items() if k != "notes.txt"} == tree(fresh)  # no stale image, no mixing
+    assert not list(out.glob(".*"))
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    out = tmp_path / "file"
+    out.write_text("x")
+    assert main(cli_base(tmp_path, out)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"OUT {out} is a file" in err
+    assert main(cli_base(tmp_path, out / "sub")) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_name_spellings_give_the_same_dataset(tmp_path):
+    clipart, tiles = make_sources(tmp_path)
+    kw = dict(size=64, cell=2, clipart=clipart, tiles=tiles, seed=5, val_fraction=0.3, test_fraction=0.3)
+    plain = make_dataset(tmp_path / "plain", categories=["people", "food"], sheets=["player.png", "feat.png"], **kw)
+    spelled = make_dataset(tmp_path / "spelled", categories=["./people/", "food/", "people"],
+                           sheets=["./player.png", f"{tiles}/feat.png", "sub/../feat.png"], **kw)
+    assert spelled["images"] == plain["images"]
+    assert spelled["categories"] == ["people", "food"] and spelled["sheets"] == ["player.png", "feat.png"]
+    assert tree(tmp_path / "spelled") == tree(tmp_path / "plain")
+    # the CLI too: ./feat.png gives the split feat.png gives
+    assert main(cli_base(tmp_path, tmp_path / "c1", "--sheets", "feat.png")) == 0
+    assert main(cli_base(tmp_path, tmp_path / "c2", "--sheets", "./feat.png/")) == 0
+    assert tree(tmp_path / "c1") == tree(tmp_path / "c2")
+
+
+@pytest.mark.parametrize("flags", [["--sheets", "./main.png"], ["--sheets", "main.png/"],
+                                   ["--sheets", "player.png,x/../main.png"], ["--categories", "./animals"],
+                                   ["--categories", "animals/"], ["--categories", "people,animals/sub"]])
+def test_reserved_names_are_refused_in_every_spelling(tmp_path, capsys, flags):
+    assert main(cli_base(tmp_path, tmp_path / "o") + flags) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "reserved for evaluation" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_reserved_names_behind_a_symlink_are_refused(tmp_path, capsys):
+    make_sources(tmp_path)
+    (tmp_path / "tiles" / "alias.png").symlink_to(tmp_path / "tiles" / "main.png")
+    (tmp_path / "clipart" / "pets").symlink_to(tmp_path / "clipart" / "animals")
+    assert main(cli_base(tmp_path, tmp_path / "o", "--sheets", "alias.png")) == 2
+    assert "alias.png (main.png) are reserved" in capsys.readouterr().err
+    assert main(cli_base(tmp_path, tmp_path / "o", "--categories", "pets")) == 2
+    assert "pets (animals) are reserved" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, named", [(["--sheets", "../clipart/x.png"], "--sheets: '../clipart/x.png'"),
+                                          (["--sheets", "/etc/passwd"], "--sheets: '/etc/passwd'"),
+                                          (["--categories", "."], "--categories: '.'"),
+                                          (["--categories", "people/../.."], "--categories: 'people/../..'")])
+def test_names_outside_their_folder_are_refused(tmp_path, capsys, flags, named):
+    assert main(cli_base(tmp_path, tmp_path / "o") + flags) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and named in err and "is not inside" in err
+    assert not (tmp_path / "o").exists()
+
+
+def many_cartoons(root: Path, n: int = 40) -> Path:
+    rng = np.random.default_rng(1)
+    for i in range(n):
+        img = np.zeros((80, 60, 4), dtype=np.uint8)  # a 70-px drawing: kept (MIN_A_SIDE is 48)
+        img[5:75, 5 + i % 5:55, :3] = rng.integers(0, 200, 3)
+        img[5:75, 5 + i % 5:55, 3] = 255
+        save_image(root / ("people" if i % 2 else "food") / f"c{i:02d}.png", img)
+    return root
+
+
+def test_limit_bounds_every_split_reads_only_what_it_needs_and_keeps_splits(tmp_path, monkeypatch):
+    clipart = many_cartoons(tmp_path / "clipart")
+    registry = make_registry(tmp_path)
+    kw = dict(size=64, cell=2, clipart=clipart, categories=["people", "food"], styles=["crawl", "grid"], seed=2,
+              val_fraction=0.2, test_fraction=0.2, registry=registry)
+    full = make_dataset(tmp_path / "full", **kw)
+    assert sum(len(full["images"][f"{s}A"]) for s in SPLITS) == 40
+    where = {r["file"]: s for s in SPLITS for r in full["images"][f"{s}A"]}
+    where_b = {(r["style"], r["sheet"], r["x"], r["y"]): s for s in SPLITS for r in full["images"][f"{s}B"]}
+    reads, totals = [], []
+    real_load, real_tqdm = c2p.load_image, c2p.tqdm
+
+    def counting_load(path, **kwargs):
+        if clipart in Path(path).parents:
+            reads.append(path)
+        return real_load(path, **kwargs)
+
+    def recording_tqdm(*args, **kwargs):
+        bar = real_tqdm(*args, **kwargs)
+        totals.append(bar)
+        return bar
+
+    monkeypatch.setattr(c2p, "load_image", counting_load)
+    monkeypatch.setattr(c2p, "tqdm", recording_tqdm)
+    small = make_dataset(tmp_path / "small", limit=6, **kw)
+    assert c2p.split_quotas(6, 0.2, 0.2) == {"train": 6, "val": 2, "test": 2}
+    assert c2p.split_quotas(1000, 0.05, 0.1) == {"train": 1000, "val": 59, "test": 118}
+    assert {s: len(small["images"][f"{s}A"]) for s in SPLITS} == {"train": 6, "val": 2, "test": 2}
+    assert {s: len(small["images"][f"{s}B"]) for s in SPLITS} == {
+        s: min(q, len(full["images"][f"{s}B"])) for s, q in {"train": 6, "val": 2, "test": 2}.items()}
+    assert len(reads) == 10 and small["limited"]["clipart_read"] == 10  # no file read beyond the quotas
+    assert small["limited"]["clipart_files"] == 40
+    (bar,) = totals
+    assert bar.total == 10 and bar.n == 10  # the bar counts the images the quotas ask for
+    # an item's split does not depend on --limit, and a smaller limit keeps a subset of a larger one
+    assert all(where[r["file"]] == s for s in SPLITS for r in small["images"][f"{s}A"])
+    assert all(where_b[(r["style"], r["sheet"], r["x"], r["y"])] == s for s in SPLITS for r in small["images"][f"{s}B"])
+    larger = make_dataset(tmp_path / "larger", limit=12, **kw)
+    for s in SPLITS:
+        assert {r["file"] for r in small["images"][f"{s}A"]} <= {r["file"] for r in larger["images"][f"{s}A"]}
+    assert make_dataset(tmp_path / "again", limit=6, **kw)["images"] == small["images"]
+    assert tree(tmp_path / "again") == tree(tmp_path / "small")
+    assert "limited" not in full and full["limit"] is None
+
+
+def test_interrupt_exits_130_and_leaves_no_partial_build(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "ds"
+    base = cli_base(tmp_path, out)
+    real_save = c2p.save_image
+    calls = []
+
+    def save_then_interrupt(path, image, **kwargs):
+        calls.append(path)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        real_save(path, image, **kwargs)
+
+    monkeypatch.setattr(c2p, "save_image", save_then_interrupt)
+    assert main(base) == 130
+    err = capsys.readouterr().err.split("\r")[-1]  # after the progress bar's last redraw
+    assert err.count("\n") == 1 and err.startswith("interrupted: ") and str(out) in err
+    assert not out.exists()  # this run created OUT: nothing of it is left
+    out.mkdir()
+    calls.clear()
+    assert main(base) == 130
+    assert out.is_dir() and not any(out.iterdir())  # an OUT that was there stays, empty
+    monkeypatch.setattr(c2p, "save_image", real_save)
+    assert main(base) == 0  # the re-run accepts it
+    assert (out / "manifest.json").is_file()
+
+
+def test_a_killed_runs_leftover_is_cleared_by_the_next_run(tmp_path):
+    out = tmp_path / "ds"
+    leftover = out / ".make_cartoon2pixel.partial" / "trainA"
+    leftover.mkdir(parents=True)
+    (leftover / "00000.png").write_bytes(b"half")
+    assert main(cli_base(tmp_path, out)) == 0
+    assert not (out / ".make_cartoon2pixel.partial").exists() and (out / "manifest.json").is_file()
+
+
+def test_help_shows_list_defaults_as_the_flag_takes_them():
+    text = c2p.build_parser().format_help().replace("\n", " ")
+    text = " ".join(text.split())
+    assert "['" not in text
+    assert "(default: people,food,recreation," in text.replace(", ", ",")
+    assert "(default: player.png,feat.png)" in text and "(default: crawl)" in text
+    args = c2p.build_parser().parse_args(["o"])
+    assert args.categories == list(c2p.DEFAULT_CATEGORIES) and args.sheets == list(c2p.DEFAULT_SHEETS)
+    assert args.styles == ["crawl"]
+    assert "Time and memory" in text and "--overwrite" in text

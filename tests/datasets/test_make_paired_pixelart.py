@@ -1,9 +1,12 @@
 """The paired smooth -> pixel-art dataset tool, on tiny generated sprite sheets (never the Crawl package)."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +135,144 @@ def test_runs_by_path(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "done: 4 sprites" in proc.stdout
+
+
+# --------------------------------------------------------------------------- OUT and Ctrl-C
+def run(tmp_path, out, *flags):
+    if not (tmp_path / "s.png").is_file():
+        make_sheet(tmp_path / "s.png")
+    return mpp.main([str(tmp_path / "s.png"), str(out), "--size", "64", "--cell", "2", "--renders", "2", *flags])
+
+
+def files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.write_text("x")
+    assert run(tmp_path, out) == 2
+    assert one_line(capsys.readouterr().err).startswith(f"error: OUT {out} is a file, not a folder")
+    assert run(tmp_path, out / "sub") == 2
+    assert "is a file, not a folder" in one_line(capsys.readouterr().err)
+    assert out.read_text() == "x"
+
+
+def test_read_only_out_is_refused(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "ro"
+    out.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == out else real_access(path, mode))
+    assert run(tmp_path, out) == 2
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith(f"error: OUT {out} is not writable") and "choose a folder you can write to" in err
+    assert run(tmp_path, out / "new" / "deeper") == 2  # the nearest existing folder is checked
+    assert "is not writable" in one_line(capsys.readouterr().err)
+    monkeypatch.undo()
+    # a folder os.access believes writable that refuses the write all the same (read-only file system)
+    real_mkdir = Path.mkdir
+
+    def refusing_mkdir(self, *args, **kwargs):
+        if self.name.endswith(".partial"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refusing_mkdir)
+    assert run(tmp_path, out) == 2
+    assert "is not writable (Permission denied)" in one_line(capsys.readouterr().err)
+    assert not any(out.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_read_only_out_is_refused_for_real(tmp_path, capsys):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        assert run(tmp_path, out) == 2
+        assert "is not writable" in one_line(capsys.readouterr().err)
+    finally:
+        out.chmod(0o755)
+
+
+def test_write_failure_exits_1_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    def full_disk(path, image, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(mpp, "save_image", full_disk)
+    out = tmp_path / "out"
+    assert run(tmp_path, out) == 1
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith("error: ") and "No space left on device" in err and str(out) in err
+    assert not out.exists()
+
+
+def test_non_empty_out_wording_and_overwrite(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "train").mkdir(parents=True)
+    (out / "train" / "old.png").write_bytes(b"stale")
+    (out / "README").write_text("mine")
+    assert run(tmp_path, out) == 2
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith(f"error: OUT {out} is not empty") and "pass --overwrite" in err
+    assert run(tmp_path, out, "--overwrite") == 0
+    assert not (out / "train" / "old.png").exists() and (out / "README").read_text() == "mine"
+    assert run(tmp_path, tmp_path / "fresh") == 0
+    assert {k: v for k, v in files(out).items() if k != "README"} == files(tmp_path / "fresh")
+
+
+def test_both_tools_refuse_a_non_empty_out_in_the_same_words(tmp_path, capsys):
+    from datasets import make_cartoon2pixel as c2p
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("x")
+    assert run(tmp_path, out) == 2
+    paired = one_line(capsys.readouterr().err)
+    (tmp_path / "c").mkdir()  # a clip-art category and a sheet that exist: the OUT check is what refuses
+    assert c2p.main([str(out), "--clipart", str(tmp_path), "--tiles", str(tmp_path), "--categories", "c",
+                     "--sheets", "s.png"]) == 2
+    cartoon = one_line(capsys.readouterr().err)
+    prefix = f"error: OUT {out} is not empty (holds x); writing into it would mix stale files with the new ones: " \
+             "choose a new or empty folder, or pass --overwrite to replace its "
+    assert paired.startswith(prefix) and cartoon.startswith(prefix)
+
+
+def test_interrupt_exits_130_and_a_rerun_accepts_the_folder(tmp_path, capsys, monkeypatch):
+    real_pair = mpp.make_pair
+    calls = []
+
+    def pair_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_pair(*args, **kwargs)
+
+    monkeypatch.setattr(mpp, "make_pair", pair_then_interrupt)
+    out = tmp_path / "out"
+    assert run(tmp_path, out) == 130
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith("interrupted: ") and str(out) in err
+    assert not out.exists()
+    out.mkdir()
+    calls.clear()
+    assert run(tmp_path, out) == 130
+    assert out.is_dir() and not any(out.iterdir())
+    monkeypatch.setattr(mpp, "make_pair", real_pair)
+    assert run(tmp_path, out) == 0  # no --overwrite needed
+    assert (out / "manifest.json").is_file() and sorted(p.name for p in out.iterdir()) == ["manifest.json", "test",
+                                                                                          "train"]
+
+
+def test_a_killed_runs_leftover_is_cleared_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    (out / ".make_paired_pixelart.partial" / "train").mkdir(parents=True)
+    (out / ".make_paired_pixelart.partial" / "train" / "half.png").write_bytes(b"half")
+    assert run(tmp_path, out) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "test", "train"]
+    assert "half.png" not in {p.name for p in out.rglob("*")}
