@@ -13,9 +13,8 @@ it makes, at the dataset's cell size and the same colour count:
 * **generator**: the raw A->B generator output, reduced to one pixel per cell (area mean);
 * **generator + quantisation**: ``postprocess.pixelize_image(generator(cartoon))``;
 * **generator + guidance + quantisation**: the same with the cartoon as guide (pixelize's ``--keep_tone
-  --keep_white --despeckle``, on by default for the shipped generator): its colours kept except on the
-  generator's outlines, its white background restored half a cell away from the drawing, and isolated
-  cells the cartoon does not have removed after quantising;
+  --keep_white``, on by default for the shipped generator): its colours kept except on the
+  generator's outlines and its white background restored a cell away from the drawing;
 * the same three for an **untrained** generator of the same architecture (the floor);
 
 and measures how far each set is from **real pixel art** (``valB``/``testB``: hand-made sprites) with
@@ -242,7 +241,7 @@ def evaluate_split(cartoons: list[np.ndarray], reference: FeatureMMD, cell: int,
 
 def guided(stylised: np.ndarray, cartoon: np.ndarray, cell: int, n_colors: int) -> np.ndarray:
     """What pixelize does to a shipped generator's output when its notes ask for it (``--keep_tone
-    --keep_white --despeckle``): the same function, :func:`postprocess.guidance.guided_pixelize`."""
+    --keep_white``): the same function, :func:`postprocess.guidance.guided_pixelize`."""
     from postprocess.guidance import guided_pixelize
 
     settings = postprocess.PixelArtSettings(pixel_size=cell, n_colors=n_colors)
@@ -323,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained generator and of the floor sample")
     p.add_argument("--select", choices=("guided", "plain"), default="guided",
                    help="the pipeline that picks the epoch, meets the target and ships: generator + guidance + "
-                        "quantisation (pixelize's --keep_tone --keep_white --despeckle) or generator + quantisation")
+                        "quantisation (pixelize's --keep_tone --keep_white) or generator + quantisation")
     p.add_argument("--ship", default=None, metavar="FILE.pth", help="copy the chosen generator here")
     p.add_argument("--gallery", default=None, metavar="DIR", help="write input|quant|G|G+quant|tile strips here")
     p.add_argument("--json", default=None, metavar="FILE", help="write all figures as JSON")
@@ -410,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts = {"cell": cell, "size": int(manifest.get("size", test_a[0].shape[0])), "source": str(chosen),
                  "epoch": report.get("chosen_epoch"), "architecture": config, "n_colors": args.n_colors,
                  "color_match": args.select == "guided", "keep_white": args.select == "guided",
-                 "keep_tone": args.select == "guided", "despeckle": args.select == "guided",
+                 "keep_tone": args.select == "guided", "despeckle": False,
                  "distance_ratio_vs_quantisation": round(ratio, 4), "white_kept": round(white, 4)}
         atomic_write_text(Path(args.ship).with_suffix(".json"), json.dumps(facts, indent=1) + "\n")
         print(f"shipped {chosen} -> {args.ship} ({Path(args.ship).stat().st_size / 2 ** 20:.1f} MiB) "

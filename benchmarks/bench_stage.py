@@ -47,6 +47,8 @@ from util.image import load_image
 
 #: ΔE00 to white above which a cell belongs to the drawing.
 DRAWING_DE = 5.0
+#: The three guidances measured for each generator: the first one, the default, the default + --despeckle.
+BEFORE, DEFAULT, DESPECKLED = "hue guidance (before)", "tone guidance (default)", "tone guidance + despeckle"
 #: Feature columns compared (the colour count is the user's choice, so it is left out).
 COMPARED = [i for i, name in enumerate(FEATURE_NAMES) if name != "log2_colours"]
 
@@ -212,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", nargs="*", default=[], metavar="MANIFEST",
                    help="training manifests: drawings whose source file a generator was trained on are left out")
     p.add_argument("--current_only", action="store_true",
-                   help="each generator with the current guidance only (tone guidance + despeckle), e.g. to "
+                   help="each generator with the default guidance only (tone guidance), e.g. to "
                         "compare the epochs of a run")
     p.add_argument("--json", default=None, metavar="FILE", help="write the rows as JSON")
     p.add_argument("--gallery", default=None, metavar="DIR",
@@ -294,12 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         label = Path(name).stem
         if not args.current_only:
-            pipelines[f"{label}, hue guidance (before)"] = with_generator(
+            pipelines[f"{label}, {BEFORE}"] = with_generator(
                 stage, settings, {"color_match": True, "keep_white": True, "keep_tone": False, "despeckle": False})
-            pipelines[f"{label}, tone guidance"] = with_generator(
-                stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": False})
-        pipelines[f"{label}, tone guidance + despeckle"] = with_generator(
-            stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": True})
+        pipelines[f"{label}, {DEFAULT}"] = with_generator(
+            stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": False})
+        if not args.current_only:
+            pipelines[f"{label}, {DESPECKLED}"] = with_generator(
+                stage, settings, {"color_match": True, "keep_white": True, "keep_tone": True, "despeckle": True})
     print(f"{len(drawings)} held-out drawings ({root / 'testA'}), {len(sprites)} real sprites; "
           f"{args.pixel_size}-px cells, {args.n_colors} colours")
     rows = evaluate(pipelines, drawings, sprites, args.pixel_size, styles)
@@ -309,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(verdict(rows, label))
     if args.gallery:
         shown = {k: v for k, v in pipelines.items()
-                 if k == "quantisation alone" or k.endswith(("hue guidance (before)", "tone guidance + despeckle"))}
+                 if k == "quantisation alone" or k.endswith((BEFORE, DEFAULT))}
         count = max(0, min(args.gallery_count, len(drawings)))
         print("gallery columns: input | " + " | ".join(shown))
         for path in write_gallery(Path(args.gallery), drawings[:count], shown, args.pixel_size,

@@ -211,7 +211,7 @@ def guide(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *, color_
 
 
 def guided_pixelize(stylised: np.ndarray, original: np.ndarray, settings, *, color_match: bool = True,
-                    keep_white: bool = True, keep_tone: bool = True, despeckle: bool = True,
+                    keep_white: bool = True, keep_tone: bool = True, despeckle: bool = False,
                     shading: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Guide (:func:`guide`), quantise with ``settings`` (a :class:`postprocess.PixelArtSettings`), then
     :func:`remove_speckle` against the input's cells -> ``(native, palette)``. ``original`` may carry alpha;

@@ -74,12 +74,13 @@ def test_end_to_end_on_a_tiny_dataset(tmp_path, capsys):
     assert out.startswith("2 held-out drawings")  # cat/0.png was trained on: left out
     rows = json.loads(report.read_text())
     assert set(rows) == {"quantisation alone", "quantisation, outline 0.25", "tiny_G_A, hue guidance (before)",
-                         "tiny_G_A, tone guidance", "tiny_G_A, tone guidance + despeckle", "real pixel art (testB)"}
+                         "tiny_G_A, tone guidance (default)", "tiny_G_A, tone guidance + despeckle",
+                         "real pixel art (testB)"}
     assert rows["quantisation alone"]["shift"] == pytest.approx(0.0, abs=1.0)
     assert "| tiny_G_A, tone guidance + despeckle |" in out and "distance <= 0.45x" in out
     # two styles in testB (a: sprites 0 and 2, b: 1 and 3): a distance to each
     assert "distance to a (vs quantisation alone) | distance to b" in out
-    assert rows["quantisation alone"]["distance a"] >= 0 and "distance b" in rows["tiny_G_A, tone guidance"]
+    assert rows["quantisation alone"]["distance a"] >= 0 and "distance b" in rows["tiny_G_A, tone guidance (default)"]
     strip = load_image(tmp_path / "g" / "heldout_1.png")  # input | quantisation | before | now
     assert strip.shape == (32, 4 * 32 + 3 * 4, 3) and sorted(p.name for p in (tmp_path / "g").iterdir()) == [
         "heldout_1.png"]
@@ -108,4 +109,4 @@ def test_current_only_runs_one_pipeline_per_generator(tmp_path, capsys):
     assert bench_stage.main(["--dataroot", str(root), "--pixel_size", "4", "--n_colors", "3", "--generator", str(gen),
                              "--current_only", "--json", str(report)]) == 0
     assert set(json.loads(report.read_text())) == {"quantisation alone", "quantisation, outline 0.25",
-                                                   "g, tone guidance + despeckle", "real pixel art (testB)"}
+                                                   "g, tone guidance (default)", "real pixel art (testB)"}
