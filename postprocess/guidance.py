@@ -29,6 +29,9 @@ from postprocess.color import delta_e00, lab_to_srgb, srgb_to_lab
 OUTLINE_DROP = 12.0
 #: Lightness gradient of the input (L* per pixel, after a 1-px blur) above which a pixel is an edge.
 EDGE_GRADIENT = 6.0
+#: Large pictures are guided in horizontal strips of about this many pixels (with enough overlap that
+#: the result is the same), so memory stays bounded: a 64 MP picture never holds full-size CIELAB arrays.
+STRIP_PIXELS = 1 << 22
 #: Colour distance (ΔE00) above which two cells count as different for a speckle.
 SPECKLE_DE = 10.0
 #: Without a reference, a speckle whose lightness differs from its neighbours' mean by at least this
@@ -67,7 +70,7 @@ def edge_band(original: np.ndarray, radius: int, *, background: np.ndarray | Non
 
 
 def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *, shading: float = 0.0,
-              background: np.ndarray | None = None) -> np.ndarray:
+                  background: np.ndarray | None = None, typical: float | None = None) -> np.ndarray:
     """The input's colours with the generator's outlines (and ``shading`` of its local shading).
 
     Args:
@@ -78,6 +81,9 @@ def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *
         shading: share in ``[0, 1]`` of the generator's local lightness changes kept inside regions
             (0 = none: flat regions keep the input's tone exactly).
         background: optional bool ``(H, W)`` background mask whose border also counts as an edge.
+        typical: the generator's typical lightness change of the drawing (default: measured here, the
+            median over the pixels outside ``background``); :func:`guide` passes the whole picture's
+            when it works in strips.
 
     Returns:
         uint8 ``(H, W, 3)``.
@@ -93,8 +99,8 @@ def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *
     near = edge_band(original, max(1, pixel_size), background=background)
     # a generator that darkens the whole drawing (toward its training sprites' tone) is not drawing an
     # outline: an outline pixel must be darker than the drawing's typical change, too
-    inside = ~background if background is not None and (~background).any() else np.ones(drop.shape, bool)
-    typical = min(0.0, float(np.median(drop[inside])))
+    if typical is None:
+        typical = _typical_change(drop, background)
     outline = near & (drop < typical - OUTLINE_DROP)
     out = lab_in.copy()
     if shading > 0.0:
@@ -108,6 +114,21 @@ def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *
     out[..., 1:] *= np.where(outline, ratio, 1.0)[..., None]
     out[..., 0] = np.clip(out[..., 0], 0.0, 100.0)
     return lab_to_srgb(out)
+
+
+def _typical_change(drop: np.ndarray, background: np.ndarray | None) -> float:
+    """The median lightness change over the drawing (the pixels outside ``background``), at most 0."""
+    inside = ~background if background is not None and (~background).any() else np.ones(drop.shape, bool)
+    return min(0.0, float(np.median(drop[inside])))
+
+
+def _strips(height: int, width: int, halo: int):
+    """``(y0, y1, a0, a1)``: rows ``[y0, y1)`` of a picture cut into strips of about
+    :data:`STRIP_PIXELS` pixels, each worked on with ``halo`` more rows on both sides ``[a0, a1)``."""
+    rows = max(1, STRIP_PIXELS // max(1, width))
+    for y0 in range(0, height, rows):
+        y1 = min(height, y0 + rows)
+        yield y0, y1, max(0, y0 - halo), min(height, y1 + halo)
 
 
 def speckle_mask(native: np.ndarray, *, threshold: float = SPECKLE_DE, lab: np.ndarray | None = None) -> np.ndarray:
@@ -199,11 +220,31 @@ def guide(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *, color_
     # the outline the generator draws around the drawing is about one cell wide: with keep_tone the
     # background is restored one cell away from the drawing (half a cell otherwise, as before)
     margin = max(1, pixel_size if keep_tone else pixel_size // 2)
+    h, w = rgb.shape[:2]
     if keep_tone:
         background = white_background(rgb) if keep_white else None
-        out = transfer_tone(out, rgb, pixel_size, shading=shading, background=background)
+        if h * w <= STRIP_PIXELS:
+            out = transfer_tone(out, rgb, pixel_size, shading=shading, background=background)
+        else:
+            drop = np.empty((h, w), np.float32)
+            for y0, y1, _, _ in _strips(h, w, 0):
+                drop[y0:y1] = srgb_to_lab(out[y0:y1])[..., 0] - srgb_to_lab(rgb[y0:y1])[..., 0]
+            typical = _typical_change(drop, background)
+            del drop
+            # the halo covers every neighbourhood transfer_tone looks at: the edge band (one cell plus the
+            # 1-px blur and the Sobel step) and the shading blur (4 sigma = 4 cells)
+            halo = 5 * max(1, pixel_size) + 8
+            toned = np.empty((h, w, 3), np.uint8)
+            for y0, y1, a0, a1 in _strips(h, w, halo):
+                part = transfer_tone(out[a0:a1], rgb[a0:a1], pixel_size, shading=shading,
+                                     background=None if background is None else background[a0:a1], typical=typical)
+                toned[y0:y1] = part[y0 - a0:y1 - a0]
+            out = toned
     elif color_match:
-        out = match_hue(out, rgb)
+        matched = np.empty((h, w, 3), np.uint8)
+        for y0, y1, _, _ in _strips(h, w, 0):  # a per-pixel step: strips without overlap
+            matched[y0:y1] = match_hue(out[y0:y1], rgb[y0:y1])
+        out = matched
     if keep_white:
         out = restore_white_background(out, rgb, margin)
     return out

@@ -33,12 +33,25 @@ class FlagError(ValueError):
     """
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """A console handler that writes to whatever ``sys.stdout`` is now (not the stream of the first call),
+    so a replaced or closed stdout (a test harness, an embedding program) never gets stale writes."""
+
+    @property
+    def stream(self):  # noqa: D102 - the property logging.StreamHandler reads
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Console logging for a CLI: INFO on rank 0 (DEBUG with --verbose), warnings only elsewhere."""
     level = (logging.DEBUG if verbose else logging.INFO) if dist.get_rank() == 0 else logging.WARNING
     root = logging.getLogger()
     if not any(getattr(h, "_pixelart_cli", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._pixelart_cli = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -138,3 +138,20 @@ def test_remove_speckle_leaves_a_diagonal_outline_and_transparent_cells_alone():
     rgba[1, 1] = (0, 0, 0, 0)  # a transparent hole is not a speckle, and no neighbour of one
     assert not speckle_mask(rgba).any()
     assert np.array_equal(remove_speckle(rgba), rgba)
+
+
+@pytest.mark.parametrize("mode", [{"keep_tone": True}, {"keep_tone": True, "shading": 0.7},
+                                  {"keep_tone": False, "color_match": True}])
+def test_guide_in_strips_gives_the_same_picture(monkeypatch, mode):
+    import postprocess.guidance as guidance
+
+    rng = np.random.default_rng(5)
+    original = np.full((150, 70, 3), 255, np.uint8)
+    original[20:130, 10:60] = (60, 140, 220)
+    original[60:90, 25:45] = (230, 80, 40)
+    stylised = np.clip(_darker(original, 18.0).astype(int) + rng.integers(-25, 25, original.shape), 0,
+                       255).astype(np.uint8)
+    stylised[18:22, 8:62] = (5, 5, 5)  # an outline
+    whole = guide(stylised, original, 4, **mode)
+    monkeypatch.setattr(guidance, "STRIP_PIXELS", 70 * 16)  # strips of 16 rows: ten of them
+    assert np.array_equal(guide(stylised, original, 4, **mode), whole)
