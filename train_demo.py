@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 
 from datasets.make_synthetic_dataset import SPRITE_CELL, make_dataset
-from options.types import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+from util.argtypes import fraction, non_negative_float, non_negative_int, positive_float, positive_int
 
 REPO = Path(__file__).resolve().parent
 

@@ -44,10 +44,14 @@ import numpy as np
 import torch.utils.data
 from PIL import Image
 
-from options.choices import DIRECTIONS, PREPROCESS_MODES
 from util.image import ImageLoadError, from_pil, load_image, to_pil, to_tensor
 
 logger = logging.getLogger(__name__)
+
+#: --preprocess: how :func:`get_transform` fits an image to the network (resize, crop, scale width).
+PREPROCESS_MODES: tuple[str, ...] = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+#: --direction of paired datasets: which half of an aligned image is the input.
+DIRECTIONS: tuple[str, ...] = ("AtoB", "BtoA")
 
 _RESAMPLE_BY_NAME = {
     "nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from options.types import fraction, positive_int
+from util.argtypes import fraction, positive_int
 from util.image import IMG_EXTENSIONS, ImageLoadError, is_image_file, load_image, save_image
 
 logger = logging.getLogger(__name__)

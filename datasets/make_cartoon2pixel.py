@@ -90,7 +90,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.make_paired_pixelart import MANIFEST, BuildFolder
-from options.types import fraction, positive_int
+from util.argtypes import fraction, positive_int
 from util.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, FlagError, error, exit_status
 from util.image import ImageLoadError, load_image, save_image
 

@@ -66,7 +66,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from options.types import fraction, positive_int
+from util.argtypes import fraction, positive_int
 from util.cli import EXIT_INTERRUPTED, EXIT_OK, FlagError, exit_status
 from util.fileio import atomic_write_text
 from util.image import ImageLoadError, is_image_file, load_image, save_image

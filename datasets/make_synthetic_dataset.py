@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.coco_preprocessing import BatchResult
-from options.types import fraction, positive_int
+from util.argtypes import fraction, positive_int
 from util.image import save_image
 
 #: Cell size of the domain-B sprites in output pixels.

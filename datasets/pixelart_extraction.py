@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from datasets.coco_preprocessing import BatchResult, Rejected, plan_jobs
 from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native, split_axis
-from options.types import fraction, positive_int
+from util.argtypes import fraction, positive_int
 from util.fileio import atomic_write_text
 from util.image import ImageLoadError, load_image, save_image
 

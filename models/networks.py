@@ -30,8 +30,8 @@ from torch.optim import lr_scheduler
 
 logger = logging.getLogger(__name__)
 
-# the names live in options.choices (no torch) so that option parsing does not need torch
-from options.choices import (  # noqa: E402, F401
+# the names live in models.names (no torch) so that option parsing does not need torch
+from models.names import (  # noqa: E402, F401
     DISCRIMINATORS,
     GAN_MODES,
     GENERATORS,

@@ -20,7 +20,7 @@ import torch
 from models import networks
 from models.base_model import BaseModel
 from models.cycle_gan_model import CycleGANModel
-from options.types import non_negative_float
+from util.argtypes import non_negative_float
 
 logger = logging.getLogger(__name__)
 

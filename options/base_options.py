@@ -17,10 +17,11 @@ from typing import Sequence
 
 import data
 import models
+from data.base_dataset import DIRECTIONS, PREPROCESS_MODES
 from models import networks
-from options.choices import DIRECTIONS, DISCRIMINATORS, GENERATORS, INIT_TYPES, NORMS, PREPROCESS_MODES
-from options.types import gpu_list, non_negative_float, non_negative_int, positive_int, size_limit
+from models.names import DISCRIMINATORS, GENERATORS, INIT_TYPES, NORMS
 from util import dist
+from util.argtypes import gpu_list, non_negative_float, non_negative_int, positive_int, size_limit
 from util.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)

@@ -5,10 +5,16 @@ import argparse
 import re
 from typing import Sequence
 
-from options.choices import DITHER_MODES, GENERATORS, PALETTE_FORMATS, VIDEO_FORMATS
-from options.types import gpu_list, non_negative_int, positive_float, positive_int
+from models.names import GENERATORS
+from postprocess.dither import DITHER_MODES
 from util import pretrained
+from util.argtypes import gpu_list, non_negative_int, positive_float, positive_int
 from util.image import MAX_PIXELS
+
+#: --video_format: the containers videos are written to.
+VIDEO_FORMATS: tuple[str, ...] = ("mp4", "gif")
+#: --save_palette: the palette files written beside each output.
+PALETTE_FORMATS: tuple[str, ...] = ("gpl", "hex")
 
 #: torch device names --device accepts: cpu, cuda, cuda:N, mps, xpu, xpu:N.
 _DEVICE_RE = re.compile(r"^(cpu|mps|(cuda|xpu)(:\d+)?)$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from options.base_options import BaseOptions
-from options.types import positive_float, positive_int
+from util.argtypes import positive_float, positive_int
 
 
 class TestOptions(BaseOptions):

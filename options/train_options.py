@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from models.names import GAN_MODES, LR_POLICIES
 from options.base_options import BaseOptions
-from options.choices import GAN_MODES, LR_POLICIES
-from options.types import non_negative_float, non_negative_int, positive_int
 from util import dist
+from util.argtypes import non_negative_float, non_negative_int, positive_int
 
 
 class TrainOptions(BaseOptions):

@@ -12,10 +12,13 @@ All modes work in CIELAB on cell colours and only ever output palette indices.
 from __future__ import annotations
 
 import logging
+from typing import Literal, get_args
 
 import numpy as np
 
-from options.choices import DITHER_MODES, DitherMode
+#: Dithering between palette colours on the cell grid.
+DitherMode = Literal["none", "ordered", "floyd-steinberg"]
+DITHER_MODES: tuple[str, ...] = get_args(DitherMode)
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ __all__ = ["DITHER_MODES", "DitherMode", "check_dither", "bayer_matrix", "ordere
 
 def check_dither(mode: str) -> DitherMode:
     """Validate a dithering mode name (also accepts ``"floyd_steinberg"`` and ``"fs"``); returns the
-    canonical name, one of :data:`DITHER_MODES` (defined in :mod:`options.choices`)."""
+    canonical name, one of :data:`DITHER_MODES`."""
     if not isinstance(mode, str):
         raise TypeError(f"`dither` must be one of {DITHER_MODES}, got {type(mode).__name__}")
     norm = mode.strip().lower().replace("_", "-")

@@ -22,9 +22,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from options.choices import DitherMode
 from postprocess.color import check_factor
-from postprocess.dither import check_dither
+from postprocess.dither import DitherMode, check_dither
 from postprocess.downsampling import check_alpha_threshold, check_palette, check_pixel_size
 from postprocess.palette_gen import check_n_colors, check_seed
 from postprocess.palette_io import load_palette

@@ -7,7 +7,6 @@ from typing import get_args
 import numpy as np
 import pytest
 
-import options.choices
 import postprocess.settings as settings_module
 from conftest import smooth_photo
 from postprocess import (
@@ -39,11 +38,12 @@ def test_defaults():
 
 
 def test_dither_names_defined_once():
+    from options import pixelize_options
     from postprocess import dither
 
-    assert options.choices.DITHER_MODES == get_args(options.choices.DitherMode) == ("none", "ordered", "floyd-steinberg")
-    assert dither.DITHER_MODES is options.choices.DITHER_MODES
-    assert settings_module.DitherMode is options.choices.DitherMode
+    assert dither.DITHER_MODES == get_args(dither.DitherMode) == ("none", "ordered", "floyd-steinberg")
+    assert pixelize_options.DITHER_MODES is dither.DITHER_MODES  # the parser takes the owner's names
+    assert settings_module.DitherMode is dither.DitherMode
 
 
 def test_every_field_is_documented():

@@ -1,4 +1,5 @@
-"""argparse value types shared by every CLI (torch-free, so dataset tools can use them too).
+"""argparse value types shared by every CLI (torch-free, on the ground floor, so dataset tools and model
+plugins that add flags can use them too).
 
 Each raises ``argparse.ArgumentTypeError``; argparse turns it into an error naming the flag.
 """
