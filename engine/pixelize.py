@@ -504,14 +504,23 @@ def _stage(path: str, opt, name: str | None) -> GeneratorStage:
     dropout = True if opt.use_dropout else False if opt.no_dropout else None
     overrides = dict(netG=opt.netG, ngf=opt.ngf, norm=opt.norm, use_dropout=dropout, input_nc=opt.input_nc,
                      output_nc=opt.output_nc)
-    guidance = Guidance.from_notes(pretrained.sidecar(path), color_match=opt.color_match, keep_white=opt.keep_white,
+    notes = pretrained.sidecar(path)
+    guidance = Guidance.from_notes(notes, color_match=opt.color_match, keep_white=opt.keep_white,
                                    keep_tone=opt.keep_tone, despeckle=opt.despeckle)
     try:
         device, _ = dist.resolve_device(opt.device, opt.gpu_ids)
-        return GeneratorStage(path, overrides=overrides, device=device, gen_size=opt.gen_size,
-                              scale=None if cell is None else cell / opt.pixel_size, guidance=guidance, name=name)
+        stage = GeneratorStage(path, overrides=overrides, device=device, gen_size=opt.gen_size,
+                               scale=None if cell is None else cell / opt.pixel_size, guidance=guidance, name=name)
     except (ValueError, FileNotFoundError) as err:
         raise FlagError(str(err)) from err
+    noted = notes.get("architecture")
+    if isinstance(noted, dict):  # the notes' architecture against what the weights hold
+        differ = [f"{k}: notes {noted[k]!r}, weights {stage.config[k]!r}" for k in sorted(noted)
+                  if k in stage.config and noted[k] != stage.config[k]]
+        if differ:
+            logger.warning("%s: its notes describe another architecture than its weights (%s); the weights are used",
+                           path, "; ".join(differ))
+    return stage
 
 
 def generator_flags_given(opt, defaults: dict[str, Any]) -> list[str]:

@@ -233,6 +233,9 @@ class BaseModel(ABC):
             path = Path(getattr(opt, "state_dict_dir", "stateDict")) / getattr(opt, "name_state_dict_init",
                                                                              DEFAULT_INIT_NAME)
         path = Path(path)
+        if path.exists() and not path.is_file():
+            raise ValueError(f"--name_state_dict_init: {path} is not a regular file (a folder, FIFO or device); "
+                             "put a generator state dict (.pth) there or fix --state_dict_dir / --name_state_dict_init")
         if not path.is_file():
             if explicit:
                 raise ValueError(f"--name_state_dict_init: {path} does not exist; put the generator state dict "

@@ -812,3 +812,23 @@ def test_a_colorization_generator_is_refused_at_load_time(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2 output channels (a colorization generator" in err and "test.py --model colorization" in err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").glob("*.png"))
+
+
+def test_notes_that_describe_another_architecture_are_warned(tmp_path, caplog):
+    import json
+
+    import torch
+
+    from engine import pixelize as runner
+    from models import networks
+    from options import pixelize_options
+
+    net = networks.define_G(3, 3, 4, "resnet_6blocks", "instance", False, "normal", 0.02)
+    torch.save(net.state_dict(), tmp_path / "g.pth")
+    (tmp_path / "g.json").write_text(json.dumps({"architecture": {"netG": "unet_256", "ngf": 4}}))
+    opt = pixelize_options.parse(["--model_path", str(tmp_path / "g.pth"), "--output", str(tmp_path / "o")])
+    with caplog.at_level("WARNING", logger="engine.pixelize"):
+        stage = runner.load_generator_stage(opt)
+    assert stage.config["netG"] == "resnet_6blocks"
+    assert "its notes describe another architecture than its weights (netG: notes 'unet_256', weights " \
+           "'resnet_6blocks')" in caplog.text

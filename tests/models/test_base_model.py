@@ -307,6 +307,18 @@ def test_load_network_init_refuses_a_missing_named_file(model, tmp_path):
                                "state dict there or fix --state_dict_dir / --name_state_dict_init")
 
 
+def test_load_network_init_names_a_fifo_or_folder_as_such(model, tmp_path):
+    import os
+
+    fifo = tmp_path / "init.pth"
+    os.mkfifo(fifo)  # the default name: it is there, so it is not "absent"
+    with pytest.raises(ValueError, match=r"init\.pth is not a regular file \(a folder, FIFO or device\)"):
+        model.load_network_init(fifo)
+    (tmp_path / "dir.pth").mkdir()
+    with pytest.raises(ValueError, match="is not a regular file"):
+        model.load_network_init(tmp_path / "dir.pth")
+
+
 def test_load_network_init_refuses_a_wrong_shape_naming_file_and_flags(model, tmp_path):
     before = states(model)["G_A"]
     save_state_dict(networks.define_G(3, 3, 8, "resnet_6blocks", "instance").state_dict(), tmp_path / "wide.pth")
