@@ -50,10 +50,12 @@ class GeneratorStage:
     """A loaded generator applied to uint8 images of any size, in batches, under inference_mode."""
 
     def __init__(self, path: str, *, overrides: dict[str, Any], device: "str | torch.device", gen_size: int,
-                 scale: float | None = None, guidance: Guidance | None = None, name: str | None = None) -> None:
+                 scale: float | None = None, guidance: Guidance | None = None, name: str | None = None,
+                 amp: bool = False) -> None:
         """``scale``: resize factor applied to every input before the generator (None = none); a shipped
         generator trained at cell ``C`` gets ``C / --pixel_size``, so one output cell is ``C`` of its pixels.
-        ``guidance``: how its output is guided by the input (default: none); ``name``: how it is shown."""
+        ``guidance``: how its output is guided by the input (default: none); ``name``: how it is shown;
+        ``amp``: run under bf16/fp16 autocast where the device supports it (:mod:`models.amp`)."""
         import torch
 
         from models import networks
@@ -73,6 +75,12 @@ class GeneratorStage:
         self.gen_size = gen_size
         self.scale = scale
         self.lock = threading.Lock()
+        from models import amp as mixed
+
+        self.amp_dtype = mixed.amp_dtype(self.device) if amp else None
+        if amp and self.amp_dtype is None:
+            logger.warning("--amp: this %s has no bfloat16 units (AVX-512 BF16 or AMX), where mixed precision is "
+                           "slower than float32; the generator runs in float32", self.device.type.upper())
         self.guidance = guidance if guidance is not None else Guidance()
         self.name = name or str(path)
         logger.info("generator: %s (%s) on %s; guidance: %s", path,
@@ -93,6 +101,7 @@ class GeneratorStage:
 
     def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """uint8 RGB (H, W, 3) images -> generator outputs, same sizes, uint8 RGB."""
+        from models.amp import autocast
         from models.inference import run_padded
         from util.image import to_tensor, to_uint8
 
@@ -103,10 +112,10 @@ class GeneratorStage:
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, im in enumerate(fitted):
             groups.setdefault(im.shape, []).append(i)
-        with self.lock, self.torch.inference_mode():
+        with self.lock, self.torch.inference_mode(), autocast(self.device, self.amp_dtype):
             for idxs in groups.values():
                 x = to_tensor([fitted[i] for i in idxs]).to(self.device)
-                y = to_uint8(run_padded(self.net, x, self.multiple))
+                y = to_uint8(run_padded(self.net, x, self.multiple).float())
                 for i, out in zip(idxs, y, strict=True):
                     outputs[i] = out
         results = []

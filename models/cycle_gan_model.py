@@ -7,7 +7,6 @@ optional identity loss (--lambda_identity, relative to the cycle weights).
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import random
@@ -15,7 +14,7 @@ from typing import Any
 
 import torch
 
-from models import networks
+from models import amp, networks
 from models.base_model import BaseModel
 from util.image_pool import ImagePool
 
@@ -77,25 +76,23 @@ class CycleGANModel(BaseModel):
 
     # ------------------------------------------------------------------ mixed precision
     def _setup_amp(self, opt) -> None:
-        """--amp: bf16 autocast where the GPU supports it, else fp16 with a gradient scaler."""
+        """--amp (:mod:`models.amp`): bf16 autocast where the GPU or the CPU supports it, fp16 with a
+        gradient scaler on older GPUs; on a CPU without bf16 units a warning says it stays off and why."""
         self.amp_dtype = None
         self.scaler = None
         if not getattr(opt, "amp", False):
             return
-        if self.device.type != "cuda":
-            raise ValueError("--amp needs a CUDA device (mixed precision on CPU is slower than float32 here); "
-                             "drop --amp or select a GPU with --gpu_ids")
-        if torch.cuda.is_bf16_supported():
-            self.amp_dtype = torch.bfloat16
-        else:
-            self.amp_dtype = torch.float16
+        self.amp_dtype = amp.amp_dtype(self.device)
+        if self.amp_dtype is None:
+            logger.warning("--amp: this %s has no bfloat16 units (AVX-512 BF16 or AMX), where mixed precision is "
+                           "slower than float32; training in float32", self.device.type.upper())
+            return
+        if self.amp_dtype == torch.float16:
             self.scaler = torch.amp.GradScaler("cuda")
-        logger.info("mixed precision: %s", str(self.amp_dtype).replace("torch.", ""))
+        logger.info("mixed precision: %s on %s", str(self.amp_dtype).replace("torch.", ""), self.device.type)
 
     def _autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+        return amp.autocast(self.device, self.amp_dtype)
 
     def _backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()

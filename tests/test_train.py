@@ -188,9 +188,15 @@ def test_identity_loss_needs_equal_channels(tiny_dataset, tmp_path):
         _model(tmp_path, tiny_dataset, "--input_nc", "1")
 
 
-def test_amp_refused_on_cpu(tiny_dataset, tmp_path):
-    with pytest.raises(ValueError, match="--amp needs a CUDA device"):
-        _model(tmp_path, tiny_dataset, "--amp")
+def test_amp_on_cpu_follows_the_cpu(tiny_dataset, tmp_path, monkeypatch):
+    import torch
+
+    from models import amp
+
+    monkeypatch.setattr(amp, "cpu_has_bf16", lambda: False)
+    assert _model(tmp_path / "a", tiny_dataset, "--amp").amp_dtype is None  # float32, with a warning
+    monkeypatch.setattr(amp, "cpu_has_bf16", lambda: True)
+    assert _model(tmp_path / "b", tiny_dataset, "--amp").amp_dtype == torch.bfloat16
 
 
 def test_use_dropout_builds_dropout_layout(tiny_dataset, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import TINY_TRAIN
+from data import create_dataset
 from models import create_model
 from models.cycle_gan_model import CycleGANModel
 from options.test_options import TestOptions
@@ -67,12 +68,23 @@ def test_dropout_reaches_the_generators(tiny_dataset, tmp_path):
     assert has_dropout == [False, True]
 
 
-def test_amp_is_refused_on_cpu_naming_the_flag(tiny_dataset, tmp_path):
-    opt = train_opt(tiny_dataset, tmp_path, "--amp")
-    with pytest.raises(ValueError) as info:
-        create_model(opt)
-    assert str(info.value).startswith("--amp needs a CUDA device")
-    assert "drop --amp or select a GPU with --gpu_ids" in str(info.value)
+def test_amp_on_cpu_is_bf16_where_the_cpu_has_it_and_off_with_a_warning_elsewhere(tiny_dataset, tmp_path,
+                                                                                  monkeypatch, caplog):
+    from models import amp
+
+    monkeypatch.setattr(amp, "cpu_has_bf16", lambda: True)
+    model = create_model(train_opt(tiny_dataset, tmp_path / "a", "--amp"))
+    assert model.amp_dtype == torch.bfloat16 and model.scaler is None
+    model.setup(model.opt)
+    batch = next(iter(create_dataset(model.opt)))
+    model.set_input(batch)
+    model.optimize_parameters()  # one bf16 step runs and gives finite losses
+    assert all(torch.isfinite(torch.tensor(v)) for v in model.get_current_losses().values())
+    monkeypatch.setattr(amp, "cpu_has_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="models.cycle_gan_model"):
+        model = create_model(train_opt(tiny_dataset, tmp_path / "b", "--amp"))
+    assert model.amp_dtype is None
+    assert "--amp: this CPU has no bfloat16 units (AVX-512 BF16 or AMX)" in caplog.text
 
 
 def test_identity_loss_needs_equal_channel_counts(tiny_dataset, tmp_path):

@@ -165,11 +165,12 @@ def test_direction_btoa_swaps_the_pair(aligned, tmp_path):
     assert torch.equal(model.real_A, batch["B"]) and torch.equal(model.real_B, batch["A"])
 
 
-def test_amp_on_cpu_is_a_clear_error(aligned, tmp_path):
-    from models import create_model
+def test_amp_on_cpu_uses_bf16_where_supported(aligned, tmp_path, monkeypatch):
+    from models import amp, create_model
 
-    with pytest.raises(ValueError, match="--amp needs a CUDA device"):
-        create_model(parse_train(aligned, tmp_path, "--amp"))
+    monkeypatch.setattr(amp, "cpu_has_bf16", lambda: True)
+    model = create_model(parse_train(aligned, tmp_path, "--amp"))
+    assert model.amp_dtype == torch.bfloat16 and model.scaler is None
 
 
 # ----------------------------------------------------------------------------------------------
