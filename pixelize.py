@@ -97,7 +97,7 @@ def _run(opt) -> int:
     except KeyboardInterrupt:
         done = pixelizer.summary
         print(f"interrupted: {len(mine) - done.total} input(s) not processed; finished outputs are "
-              "kept and a re-run skips them", file=sys.stderr)
+              "kept and a re-run with the same settings skips them (other settings redo them)", file=sys.stderr)
         print(f"pixelize: interrupted: {done.done} done, {done.skipped} skipped, {done.failed} failed, "
               f"{len(mine) - done.total} not processed (of {len(mine)} inputs) -> {opt.output}")
         return EXIT_INTERRUPTED

@@ -42,6 +42,7 @@ import numpy as np
 
 from datasets.make_synthetic_dataset import SPRITE_CELL, make_dataset
 from util.argtypes import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+from util.cli import EXIT_FAILED, EXIT_OK, FlagError, error, exit_status
 
 REPO = Path(__file__).resolve().parent
 
@@ -326,15 +327,18 @@ def run_demo(args: argparse.Namespace) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns 0 on success, 1 when a step fails, 2 for bad flags."""
     args = build_parser().parse_args(argv)
-    try:
-        run_demo(args)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except RuntimeError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+
+    def job() -> int:
+        try:
+            run_demo(args)
+        except ValueError as err:  # a bad flag or input a flag names
+            raise FlagError(str(err)) from None
+        except RuntimeError as err:  # a step of the demo failed
+            error(str(err))
+            return EXIT_FAILED
+        return EXIT_OK
+
+    return exit_status(job)
 
 
 if __name__ == "__main__":

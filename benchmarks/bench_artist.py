@@ -51,27 +51,28 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.bench_postprocess import naive, seed_faithful  # noqa: E402
-from postprocess import delta_e00, pixelize_image, srgb_to_lab  # noqa: E402
+from benchmarks.measures import agreement_of, artist_delta_e, stray_cells  # noqa: E402
+from datasets.crawl import (  # noqa: E402
+    RESERVED_SHEETS,
+    TILE,  # sprite canvas (cells)
+    TILES_DIR,
+    cut_grid_tiles,
+    cut_isolated_sprites,
+    flatten_on_white,
+)
 from postprocess import pipeline as _pipeline  # noqa: E402
+from postprocess import pixelize_image  # noqa: E402
 
-CRAWL_DIR = "/usr/share/crawl/dat/tiles"
+CRAWL_DIR = str(TILES_DIR)
 #: Sheets used here and how many sprites each contributes (main.png is reserved for evaluation).
 SHEETS = {"player": 20, "feat": 14, "floor": 8, "wall": 8}
-RESERVED = {"main"}
-TILE = 32  # sprite canvas (cells)
+RESERVED = {Path(name).stem for name in RESERVED_SHEETS}
 CELL = 8  # render scale = cell size
-AGREE_DE = 5.0
 TARGET_AGREEMENT = 0.80
 TARGET_MS = 10.0
 
 
 # ----------------------------------------------------------------------------------------- sprites
-def composite_white(rgba: np.ndarray) -> np.ndarray:
-    """uint8 RGBA -> uint8 RGB over white."""
-    a = rgba[..., 3:4].astype(np.float32) / 255.0
-    return np.clip(np.rint(rgba[..., :3] * a + 255.0 * (1.0 - a)), 0, 255).astype(np.uint8)
-
-
 def _centre(rgba: np.ndarray) -> np.ndarray:
     """Place an RGBA crop (at most TILE x TILE) in the middle of a transparent TILE x TILE canvas."""
     out = np.zeros((TILE, TILE, 4), np.uint8)
@@ -85,34 +86,16 @@ def cut_sheet(sheet: np.ndarray, n: int) -> list[np.ndarray]:
     """Up to ``n`` RGBA sprites of a sheet, evenly spread over its candidates (deterministic).
 
     Candidates: connected components of alpha (8-connected) whose box is at most ``TILE - 2`` px
-    and has a transparent 1-px ring around it (a free-standing sprite), and fully opaque
-    ``TILE``-grid tiles (floor and wall textures). Near-empty or near-flat crops are skipped.
+    and has a transparent 1-px ring around it (a free-standing sprite,
+    :func:`datasets.crawl.cut_isolated_sprites`), and fully opaque ``TILE``-grid tiles (floor and wall
+    textures, :func:`datasets.crawl.cut_grid_tiles`). Near-empty or near-flat crops are skipped.
     """
-    alpha = sheet[..., 3]
-    cands = []
-    num, lab, stats, _ = cv2.connectedComponentsWithStats((alpha > 0).astype(np.uint8), connectivity=8)
-    big_h, big_w = alpha.shape
-    for i in range(1, num):
-        x, y, w, h, area = stats[i]
-        if not (10 <= w <= TILE - 2 and 10 <= h <= TILE - 2) or area < 60:
-            continue
-        y0, y1, x0, x1 = y - 1, y + h + 1, x - 1, x + w + 1
-        if y0 < 0 or x0 < 0 or y1 > big_h or x1 > big_w:
-            continue
-        ring = lab[y0:y1, x0:x1]
-        if ((ring != 0) & (ring != i)).any():
-            continue
-        crop = sheet[y0:y1, x0:x1].copy()
-        crop[ring != i] = 0
-        cands.append(_centre(crop))
-    for ty in range(0, big_h - TILE + 1, TILE):
-        for tx in range(0, big_w - TILE + 1, TILE):
-            tile = sheet[ty : ty + TILE, tx : tx + TILE]
-            if (tile[..., 3] == 255).all():
-                cands.append(tile.copy())
+    cands = [_centre(crop) for crop, _, _ in cut_isolated_sprites(sheet, min_side=10, max_side=TILE - 2, min_area=60)]
+    cands += [tile for tile, _, _ in cut_grid_tiles(sheet, TILE)
+              if tile.shape[:2] == (TILE, TILE) and (tile[..., 3] == 255).all()]
     keep = []
     for c in cands:
-        rgb = composite_white(c)
+        rgb = flatten_on_white(c)
         if rgb.reshape(-1, 3).std(axis=0).max() < 8.0:  # a flat tile tests nothing
             continue
         keep.append(c)
@@ -143,7 +126,7 @@ def crawl_sprites(crawl_dir: str | os.PathLike, sheets: dict[str, int] = SHEETS)
             continue
         sheet = np.asarray(Image.open(path).convert("RGBA"))
         for j, spr in enumerate(cut_sheet(sheet, n)):
-            out.append((f"{sheet_name}#{j}", composite_white(spr), footprint(spr[..., 3])))
+            out.append((f"{sheet_name}#{j}", flatten_on_white(spr), footprint(spr[..., 3])))
     return out
 
 
@@ -256,27 +239,12 @@ def pixeloe_method() -> Callable[[np.ndarray, int, int], np.ndarray] | None:
 
 
 # ---------------------------------------------------------------------------------------- measures
-def stray_cells(img: np.ndarray) -> np.ndarray:
-    """bool ``(h, w)``: cells farther than 5 dE00 from each of their existing 8 neighbours."""
-    lab = srgb_to_lab(img[..., :3])
-    h, w = lab.shape[:2]
-    pad = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    valid = np.pad(np.ones((h, w), bool), 1)
-    iso = np.ones((h, w), bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                sl = (slice(1 + dy, 1 + dy + h), slice(1 + dx, 1 + dx + w))
-                iso &= ~valid[sl] | (delta_e00(lab, pad[sl]) > AGREE_DE)
-    return iso
-
-
 def compare(out: np.ndarray, artist: np.ndarray, scored: np.ndarray) -> dict[str, float]:
     """Agreement, mean dE00 and stray-cell count of one output against the artist's sprite,
     over the scored cells."""
-    de = delta_e00(srgb_to_lab(out[..., :3]), srgb_to_lab(artist))[scored]
+    de = artist_delta_e(out, artist)[scored]
     return {
-        "agree": float((de <= AGREE_DE).mean()),
+        "agree": agreement_of(de),
         "de": float(de.mean()),
         "stray": int(stray_cells(out)[scored].sum()),
     }

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import numpy as np  # noqa: E402
 
-from benchmarks.bench_artist import AGREE_DE, pixeloe_method  # noqa: E402 (the artist benchmark's measure)
+from benchmarks.bench_artist import pixeloe_method  # noqa: E402
+from benchmarks.measures import AGREE_DE, agreement  # noqa: E402 (the artist benchmark's measure)
 
 MAX_COLOURS = 16
 
@@ -46,14 +47,6 @@ def cell_means(image: np.ndarray, cell: int) -> np.ndarray:
     h, w = image.shape[0] // cell, image.shape[1] // cell
     blocks = image[:h * cell, :w * cell, :3].astype(np.float64).reshape(h, cell, w, cell, 3)
     return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
-
-
-def agreement(out: np.ndarray, artist: np.ndarray, scored: np.ndarray) -> float:
-    """Share of the scored cells within 5 dE00 of the artist's colour."""
-    from postprocess.color import delta_e00, srgb_to_lab
-
-    de = delta_e00(srgb_to_lab(out[..., :3]), srgb_to_lab(artist))
-    return float((de[scored] <= AGREE_DE).mean())
 
 
 def load_pairs(dataroot: Path, limit: int | None) -> tuple[int, list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]]:

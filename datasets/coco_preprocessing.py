@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from util.argtypes import fraction, positive_int
+from util.cli import EXIT_FAILED, EXIT_OK, FlagError, exit_status
 from util.image import IMG_EXTENSIONS, ImageLoadError, is_image_file, load_image, save_image
 
 logger = logging.getLogger(__name__)
@@ -240,15 +241,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns 0 on success, 1 when any file failed, 2 on bad arguments."""
     args = build_parser().parse_args(argv)
-    try:
-        pad_color = parse_colour(args.pad_color)
-        jobs = plan_jobs(args.src, args.dst, "A", args.test_fraction, args.seed, args.limit)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    result = run_batch(jobs, lambda img: square_image(img, args.size, args.mode, pad_color), "coco_preprocessing")
-    print(f"{result.summary()} -> {args.dst}")
-    return 1 if result.failed else 0
+
+    def job() -> int:
+        try:
+            pad_color = parse_colour(args.pad_color)
+            jobs = plan_jobs(args.src, args.dst, "A", args.test_fraction, args.seed, args.limit)
+        except ValueError as err:
+            raise FlagError(str(err)) from None
+        result = run_batch(jobs, lambda img: square_image(img, args.size, args.mode, pad_color), "coco_preprocessing")
+        print(f"{result.summary()} -> {args.dst}")
+        return EXIT_FAILED if result.failed else EXIT_OK
+
+    return exit_status(job)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ Usage::
   credit (and GPL-2+ for its terms to travel with the art): ``manifest.json`` keeps both.
 
   A packed atlas (Crawl's sheets have transparency) is cut into groups of alpha-connected components
-  that fit a tile (fragments a couple of pixels apart are grouped; :func:`cut_sprites`); a grid sheet
-  is cut cell by cell, each sprite cropped to its opaque pixels (:func:`cut_grid`; a style may name a
-  flat key colour that counts as transparent). Sprites cut off by the sheet's edge, larger than a
+  that fit a tile (fragments a couple of pixels apart are grouped; :func:`datasets.crawl.cut_packed_atlas`);
+  a grid sheet is cut cell by cell, each sprite cropped to its opaque pixels
+  (:func:`datasets.crawl.cut_grid_tiles`; a style may name a flat key colour that counts as transparent). Sprites cut off by the sheet's edge, larger than a
   tile, empty-ish (opaque area under 15 % of the style's tile: doll fragments, splashes) or
   tile-filling (over 75 %: floor and wall textures) are dropped, and so are sparse ones (opaque area
   under 30 % of their own box: blood spatter). The rest is centred on a white ``size // cell``
@@ -89,6 +89,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from datasets.crawl import (
+    PACKAGE,
+    RESERVED_CATEGORIES,
+    RESERVED_PACKAGES,
+    RESERVED_SHEETS,
+    TILE,
+    TILES_DIR,
+    cut_grid_tiles,
+    cut_packed_atlas,
+    flatten_on_white,
+)
 from datasets.make_paired_pixelart import MANIFEST, BuildFolder
 from util.argtypes import fraction, positive_int
 from util.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, FlagError, error, exit_status
@@ -97,21 +108,13 @@ from util.image import ImageLoadError, load_image, save_image
 logger = logging.getLogger(__name__)
 
 DEFAULT_CLIPART = Path("/usr/share/openclipart/png")
-DEFAULT_TILES = Path("/usr/share/crawl/dat/tiles")
 CLIPART_PACKAGE = "openclipart-png"
-TILES_PACKAGE = "crawl-tiles-data"
 
-#: Never used for training: kept for evaluation.
-RESERVED_CATEGORIES = ("animals", "plants")
-RESERVED_SHEETS = ("main.png",)
-RESERVED_PACKAGES = ("tecnoballz-data",)
 #: Clip-art categories used by default: pictures of things and people, not logos, maps or icons.
 DEFAULT_CATEGORIES = ("people", "food", "recreation", "transportation", "buildings", "tools", "office",
                       "containers", "decorations", "education", "electronics", "science", "special", "unsorted")
 DEFAULT_SHEETS = ("player.png", "feat.png")
 
-#: Side of one Crawl tile in sheet pixels.
-TILE = 32
 MIN_B_COVERAGE, MAX_B_COVERAGE = 0.15, 0.75
 MIN_B_SOLIDITY = 0.30
 #: Largest share of the picture a clip-art drawing that touches all four edges may cover (above: a photo
@@ -135,8 +138,9 @@ class Sheet:
     """One image of a style and how its sprites are laid out.
 
     ``grid=False``: a packed atlas, cut into alpha-connected groups that fit the style's tile
-    (:func:`cut_sprites`). ``grid=True``: sprites sit on a fixed grid of tile x tile cells whose first
-    cell starts at ``origin`` (x, y), with ``border`` pixels between cells (:func:`cut_grid`).
+    (:func:`~datasets.crawl.cut_packed_atlas`). ``grid=True``: sprites sit on a fixed grid of tile x tile
+    cells whose first cell starts at ``origin`` (x, y), with ``border`` pixels between cells
+    (:func:`~datasets.crawl.cut_grid_tiles`).
     """
 
     name: str  # file name, relative to the style's folder
@@ -169,7 +173,7 @@ DEFAULT_STYLE = "crawl"
 _ANGBAND_GRAF = Path("/usr/share/angband/xtra/graf")
 #: Every known domain-B style, by name (``--styles``). All are hand-made pixel art at native resolution.
 STYLES: dict[str, Style] = {style.name: style for style in (
-    Style("crawl", TILES_PACKAGE, DEFAULT_TILES, tuple(Sheet(name) for name in DEFAULT_SHEETS), TILE,
+    Style("crawl", PACKAGE, TILES_DIR, tuple(Sheet(name) for name in DEFAULT_SHEETS), TILE,
           "Public Domain|CC0", "Dungeon Crawl Stone Soup tiles, RLTiles contributors",
           "/usr/share/doc/crawl-tiles-data/copyright"),
     Style("bolt", "angband-data", _ANGBAND_GRAF, (Sheet("16x16.png", grid=True),), 16,
@@ -196,13 +200,6 @@ class Item:
 
 
 # --------------------------------------------------------------------------- pixel operations
-def flatten_on_white(rgba: np.ndarray) -> np.ndarray:
-    """uint8 ``(H, W, 4)`` -> uint8 ``(H, W, 3)`` composited over white (alpha-weighted, rounded)."""
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    rgb = rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-
-
 def drawing_mask(rgb: np.ndarray, tol: int = 12) -> np.ndarray:
     """Pixels that are not (near-)white: the drawing of a picture flattened on white."""
     return (255 - rgb.astype(np.int16)).max(axis=2) > tol
@@ -238,90 +235,6 @@ def cartoon_image(rgba: np.ndarray, size: int) -> tuple[np.ndarray | None, str]:
         return None, "no background"
     interp = cv2.INTER_AREA if square.shape[0] >= size else cv2.INTER_CUBIC
     return cv2.resize(square, (size, size), interpolation=interp), ""
-
-
-def cut_sprites(sheet: np.ndarray, tile: int = TILE, gap: int = 2
-                ) -> list[tuple[np.ndarray, tuple[int, int, int, int], bool]]:
-    """Cut a packed RGBA sprite atlas into sprites.
-
-    A sprite is a group of 8-connected components of ``alpha > 0``: starting from the largest
-    component, smaller ones whose boxes lie within ``gap`` pixels are added while the group's box
-    still fits a ``tile`` x ``tile`` square. Components larger than a tile start no group.
-
-    Returns:
-        ``(rgba, (x, y, w, h), touches_edge)`` per group, in sheet reading order; ``rgba`` holds only
-        the group's own pixels (others in its box are made transparent).
-    """
-    if sheet.ndim != 3 or sheet.shape[2] != 4:
-        raise ValueError(f"a sprite sheet needs an alpha channel, got shape {sheet.shape}")
-    mask = (sheet[..., 3] > 0).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    order = sorted(range(1, n), key=lambda i: (-int(stats[i, 4]), int(stats[i, 1]), int(stats[i, 0])))
-    boxes = {i: (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]), int(stats[i, 1] + stats[i, 3]))
-             for i in order}
-    claimed: set[int] = set()
-    groups: list[tuple[list[int], tuple[int, int, int, int]]] = []
-    for i in order:
-        if i in claimed:
-            continue
-        claimed.add(i)
-        x0, y0, x1, y1 = boxes[i]
-        if x1 - x0 > tile or y1 - y0 > tile:
-            continue
-        members = [i]
-        grown = True
-        while grown:
-            grown = False
-            for j in order:
-                if j in claimed:
-                    continue
-                a0, b0, a1, b1 = boxes[j]
-                if a0 > x1 + gap or a1 < x0 - gap or b0 > y1 + gap or b1 < y0 - gap:
-                    continue
-                nx0, ny0, nx1, ny1 = min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1)
-                if nx1 - nx0 <= tile and ny1 - ny0 <= tile:
-                    members.append(j)
-                    claimed.add(j)
-                    x0, y0, x1, y1 = nx0, ny0, nx1, ny1
-                    grown = True
-        groups.append((members, (x0, y0, x1, y1)))
-    out = []
-    height, width = mask.shape
-    for members, (x0, y0, x1, y1) in sorted(groups, key=lambda g: (g[1][1], g[1][0])):
-        sprite = sheet[y0:y1, x0:x1].copy()
-        sprite[~np.isin(labels[y0:y1, x0:x1], members)] = 0
-        edge = x0 == 0 or y0 == 0 or x1 >= width or y1 >= height
-        out.append((sprite, (x0, y0, x1 - x0, y1 - y0), edge))
-    return out
-
-
-def cut_grid(sheet: np.ndarray, cell: int, origin: tuple[int, int] = (0, 0), border: int = 0
-             ) -> list[tuple[np.ndarray, tuple[int, int, int, int], bool]]:
-    """Cut an RGBA sheet laid out on a fixed grid into sprites, one per non-empty cell.
-
-    The first cell's top-left corner is ``origin`` (x, y); cells are ``cell`` x ``cell`` with ``border``
-    pixels (grid lines) between them; cells the sheet's right or bottom edge cuts short are skipped.
-
-    Returns:
-        ``(rgba, (x, y, w, h), False)`` per cell with an opaque pixel, in reading order; ``rgba`` is
-        the cell cropped to the box of its ``alpha > 0`` pixels, ``(x, y, w, h)`` that box in the sheet
-        (the same tuple as :func:`cut_sprites`; a grid sprite is never cut off by a cell's edge).
-    """
-    if sheet.ndim != 3 or sheet.shape[2] != 4:
-        raise ValueError(f"a sprite sheet needs an alpha channel, got shape {sheet.shape}")
-    if cell < 1 or border < 0 or min(origin) < 0:
-        raise ValueError(f"bad grid: cell {cell}, origin {origin}, border {border}")
-    height, width = sheet.shape[:2]
-    step = cell + border
-    out = []
-    for top in range(origin[1], height - cell + 1, step):
-        for left in range(origin[0], width - cell + 1, step):
-            ys, xs = np.nonzero(sheet[top:top + cell, left:left + cell, 3])
-            if ys.size == 0:
-                continue
-            y0, y1, x0, x1 = top + ys.min(), top + ys.max() + 1, left + xs.min(), left + xs.max() + 1
-            out.append((sheet[y0:y1, x0:x1].copy(), (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), False))
-    return out
 
 
 def with_key(image: np.ndarray, key: tuple[int, int, int] | None) -> np.ndarray:
@@ -430,9 +343,9 @@ def style_items(style: Style, size: int, cell: int, render: bool = True) -> Iter
         except ValueError:
             raise ValueError(f"{flag}: {path} has no alpha channel; sprites cannot be cut from it") from None
         if sheet.grid:
-            cuts = cut_grid(rgba, style.tile, sheet.origin, sheet.border)
+            cuts = cut_grid_tiles(rgba, style.tile, sheet.origin, sheet.border)
         else:
-            cuts = cut_sprites(rgba, style.tile)
+            cuts = cut_packed_atlas(rgba, style.tile)
         for sprite, (x, y, w, h), edge in cuts:
             key = f"{prefix}{sheet.name}:{x},{y}"
             reason = sprite_reason(sprite, edge, style.tile)
@@ -813,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=positive_int, default=256, help="side of every image in pixels")
     p.add_argument("--cell", type=positive_int, default=8, help="pixel-art cell size (sprite upscale factor)")
     p.add_argument("--clipart", default=str(DEFAULT_CLIPART), help="clip-art folder (one sub-folder a category)")
-    p.add_argument("--tiles", default=str(DEFAULT_TILES), help="folder of the Crawl sprite sheets (style crawl)")
+    p.add_argument("--tiles", default=str(TILES_DIR), help="folder of the Crawl sprite sheets (style crawl)")
     # string defaults: argparse runs them through the type, and --help shows them as the flag takes them
     p.add_argument("--categories", type=_names, default=",".join(DEFAULT_CATEGORIES),
                    help="comma-separated clip-art categories, folders inside --clipart (animals and plants are "

@@ -66,6 +66,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from datasets.crawl import PACKAGE, RESERVED_SHEETS, TILE, TILES_DIR, cut_dilated_atlas
 from util.argtypes import fraction, positive_int
 from util.cli import EXIT_INTERRUPTED, EXIT_OK, FlagError, exit_status
 from util.fileio import atomic_write_text
@@ -73,13 +74,9 @@ from util.image import ImageLoadError, is_image_file, load_image, save_image
 
 logger = logging.getLogger(__name__)
 
-CRAWL_TILES = Path("/usr/share/crawl/dat/tiles")
-CRAWL_PACKAGE = "crawl-tiles-data"
 DEFAULT_SHEETS = ("player.png", "feat.png", "floor.png", "wall.png")
-#: Reserved for evaluation: never read by this tool.
-RESERVED_SHEET = "main.png"
 
-MAX_SPRITE = 32  # largest sprite side, in art pixels (the Crawl grid)
+MAX_SPRITE = TILE  # largest sprite side, in art pixels (the Crawl grid)
 COVERAGE = (0.15, 0.75)  # opaque share of a MAX_SPRITE x MAX_SPRITE cell
 OPAQUE_ALPHA = 128
 
@@ -106,7 +103,8 @@ class Sprite:
 
 # --------------------------------------------------------------------------- sprites
 def _is_reserved(path: Path) -> bool:
-    return path.name == RESERVED_SHEET and "crawl" in path.resolve().parts
+    """A reserved Crawl sheet (kept for evaluation): its name is reserved and it lies under a ``crawl`` folder."""
+    return path.name in RESERVED_SHEETS and "crawl" in path.resolve().parts
 
 
 def find_sheets(src: Path | None) -> list[Path]:
@@ -116,11 +114,11 @@ def find_sheets(src: Path | None) -> list[Path]:
     images, and (defaults) a missing package, naming the package to install.
     """
     if src is None:
-        missing = [name for name in DEFAULT_SHEETS if not (CRAWL_TILES / name).is_file()]
+        missing = [name for name in DEFAULT_SHEETS if not (TILES_DIR / name).is_file()]
         if missing:
-            raise ValueError(f"the default sheets are not in {CRAWL_TILES} (missing {', '.join(missing)}): install the "
-                             f"Debian package {CRAWL_PACKAGE} (apt-get install {CRAWL_PACKAGE}) or pass SRC")
-        return [CRAWL_TILES / name for name in DEFAULT_SHEETS]
+            raise ValueError(f"the default sheets are not in {TILES_DIR} (missing {', '.join(missing)}): install the "
+                             f"Debian package {PACKAGE} (apt-get install {PACKAGE}) or pass SRC")
+        return [TILES_DIR / name for name in DEFAULT_SHEETS]
     if not src.exists():
         raise ValueError(f"SRC {src} does not exist; pass a sprite sheet or a folder of them")
     if src.is_file():
@@ -145,81 +143,24 @@ def _alpha_of(image: np.ndarray) -> np.ndarray:
     return np.where(np.all(image == background, axis=2), 0, 255).astype(np.uint8)
 
 
-def _accept(alpha_crop: np.ndarray, own: np.ndarray) -> bool:
-    """Size and coverage rule for a candidate given its own-pixel mask inside its box."""
-    h, w = own.shape
-    if h > MAX_SPRITE or w > MAX_SPRITE:
-        return False
-    coverage = np.count_nonzero(own & (alpha_crop >= OPAQUE_ALPHA)) / float(MAX_SPRITE * MAX_SPRITE)
+def _accept(sprite: np.ndarray) -> bool:
+    """Coverage rule for a cut RGBA sprite (transparent outside its own pixels)."""
+    coverage = np.count_nonzero(sprite[..., 3] >= OPAQUE_ALPHA) / float(MAX_SPRITE * MAX_SPRITE)
     return COVERAGE[0] <= coverage <= COVERAGE[1]
 
 
-def cut_sprites(image: np.ndarray, source: str = "<sheet>") -> list[Sprite]:
-    """Cut the sprites out of a sheet (uint8 RGB or RGBA ``(H, W, C)``); see the module docstring.
+def sheet_sprites(image: np.ndarray, source: str = "<sheet>") -> list[Sprite]:
+    """The sprites of a sheet (uint8 RGB or RGBA ``(H, W, C)``) that pass this tool's rules.
 
-    Returns sprites ordered by the top, then the left edge of their box.
+    The sheet is cut by :func:`datasets.crawl.cut_dilated_atlas` (see the module docstring); sprites
+    touching the sheet edge or outside the coverage range are dropped. Returns sprites ordered by the
+    top, then the left edge of their box.
     """
     if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
         raise ValueError(f"{source}: expected a uint8 RGB or RGBA image, got {image.dtype} {image.shape}")
-    alpha = _alpha_of(image)
-    rgba = image if image.shape[2] == 4 else np.dstack([image, alpha])
-    height, width = alpha.shape
-    mask = (alpha > 0).astype(np.uint8)
-    dilated = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    n_groups, group_labels = cv2.connectedComponents(dilated, connectivity=8)
-    n_parts, part_labels = cv2.connectedComponents(mask, connectivity=8)
-    found: list[tuple[int, int, int, int, np.ndarray]] = []
-
-    def box_of(sel: np.ndarray) -> tuple[int, int, int, int]:
-        ys, xs = np.nonzero(sel)
-        return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
-
-    # one pass over the groups, by their bounding boxes in the dilated labels
-    group_boxes = _label_boxes(group_labels, n_groups)
-    part_boxes = _label_boxes(part_labels, n_parts)
-    for g in range(1, n_groups):
-        gx, gy, gw, gh = group_boxes[g]
-        own = (group_labels[gy:gy + gh, gx:gx + gw] == g) & (mask[gy:gy + gh, gx:gx + gw] > 0)
-        if not own.any():
-            continue
-        x, y, w, h = box_of(own)
-        x, y = x + gx, y + gy
-        if w <= MAX_SPRITE and h <= MAX_SPRITE:
-            found.append((x, y, w, h, own[y - gy:y - gy + h, x - gx:x - gx + w]))
-            continue
-        # neighbours touching: fall back to the undilated components inside this group
-        for p in np.unique(part_labels[gy:gy + gh, gx:gx + gw][own]):
-            px, py, pw, ph = part_boxes[p]
-            if pw <= MAX_SPRITE and ph <= MAX_SPRITE:
-                found.append((px, py, pw, ph, part_labels[py:py + ph, px:px + pw] == p))
-    sprites = []
-    for x, y, w, h, own in sorted(found, key=lambda f: (f[1], f[0])):
-        if x == 0 or y == 0 or x + w == width or y + h == height:
-            continue  # touches the sheet edge: possibly cut off
-        if not _accept(alpha[y:y + h, x:x + w], own):
-            continue
-        crop = rgba[y:y + h, x:x + w].copy()
-        crop[~own] = 0
-        sprites.append(Sprite(crop, source, (int(x), int(y), int(w), int(h))))
-    return sprites
-
-
-def _label_boxes(labels: np.ndarray, n: int) -> np.ndarray:
-    """``(n, 4)`` int array of ``x, y, w, h`` per label (row 0: the background, unused)."""
-    boxes = np.zeros((n, 4), dtype=np.int64)
-    ys, xs = np.nonzero(labels)
-    lab = labels[ys, xs]
-    x0 = np.full(n, np.iinfo(np.int64).max)
-    y0 = np.full(n, np.iinfo(np.int64).max)
-    x1 = np.full(n, -1)
-    y1 = np.full(n, -1)
-    np.minimum.at(x0, lab, xs)
-    np.minimum.at(y0, lab, ys)
-    np.maximum.at(x1, lab, xs)
-    np.maximum.at(y1, lab, ys)
-    valid = x1 >= 0
-    boxes[valid] = np.stack([x0[valid], y0[valid], x1[valid] - x0[valid] + 1, y1[valid] - y0[valid] + 1], 1)
-    return boxes
+    rgba = image if image.shape[2] == 4 else np.dstack([image, _alpha_of(image)])
+    return [Sprite(crop, source, box) for crop, box, touches_edge in cut_dilated_atlas(rgba, MAX_SPRITE)
+            if not touches_edge and _accept(crop)]
 
 
 # --------------------------------------------------------------------------- renders
@@ -392,7 +333,7 @@ def make_dataset(src: Path | None, out: Path, size: int = 256, cell: int = 8, re
     sheets = find_sheets(Path(src) if src is not None else None)
     sprites: list[Sprite] = []
     for sheet in sheets:
-        found = cut_sprites(load_image(sheet, keep_alpha=True), str(sheet))
+        found = sheet_sprites(load_image(sheet, keep_alpha=True), str(sheet))
         logger.info("%s: %d sprites", sheet, len(found))
         sprites.extend(found)
     if not sprites:
@@ -460,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write aligned smooth|pixel-art pairs (A|B) for pix2pix from hand-made pixel-art sprite sheets.")
     parser.add_argument("paths", nargs="+", metavar="[SRC] OUT", type=Path,
                         help=f"SRC: a sprite sheet or a folder of them (default: {', '.join(DEFAULT_SHEETS)} in "
-                             f"{CRAWL_TILES}, package {CRAWL_PACKAGE}); OUT: the dataset root (train/, test/)")
+                             f"{TILES_DIR}, package {PACKAGE}); OUT: the dataset root (train/, test/)")
     parser.add_argument("--size", type=positive_int, default=256, help="side of A and B in pixels (default: 256)")
     parser.add_argument("--cell", type=positive_int, default=8, help="pixels per art pixel in B (default: 8)")
     parser.add_argument("--renders", type=positive_int, default=4, help="smooth renders per sprite (default: 4)")

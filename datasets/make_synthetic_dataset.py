@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from datasets.coco_preprocessing import BatchResult
 from util.argtypes import fraction, positive_int
+from util.cli import EXIT_OK, FlagError, exit_status
 from util.image import save_image
 
 #: Cell size of the domain-B sprites in output pixels.
@@ -179,13 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns 0 on success, 2 on bad arguments."""
     args = build_parser().parse_args(argv)
-    try:
-        result = make_dataset(args.dst, args.n, args.size, args.seed, args.test_fraction)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"{result.summary()} -> {args.dst}")
-    return 0
+
+    def job() -> int:
+        try:
+            result = make_dataset(args.dst, args.n, args.size, args.seed, args.test_fraction)
+        except ValueError as err:
+            raise FlagError(str(err)) from None
+        print(f"{result.summary()} -> {args.dst}")
+        return EXIT_OK
+
+    return exit_status(job)
 
 
 if __name__ == "__main__":

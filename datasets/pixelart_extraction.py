@@ -34,6 +34,7 @@ from tqdm import tqdm
 from datasets.coco_preprocessing import BatchResult, Rejected, plan_jobs
 from datasets.grid_detect import GridInfo, detect_grid, reduce_to_native, split_axis
 from util.argtypes import fraction, positive_int
+from util.cli import EXIT_FAILED, EXIT_OK, FlagError, error, exit_status
 from util.fileio import atomic_write_text
 from util.image import ImageLoadError, load_image, save_image
 
@@ -523,26 +524,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns 0 on success, 1 when a file failed or nothing was written, 2 on bad arguments."""
     args = build_parser().parse_args(argv)
-    try:
-        if not 0.0 <= args.min_confidence <= 1.0:
-            raise ValueError(f"--min_confidence must be in [0, 1], got {args.min_confidence}")
-        if args.colour_tol < 0:
-            raise ValueError(f"--colour_tol must be >= 0, got {args.colour_tol}")
-        jobs = plan_jobs(args.src, args.dst, args.domain, args.test_fraction, args.seed, args.limit)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
 
-    result, entries = extract_batch(jobs, args)
-    manifest = args.dst / MANIFEST_NAME
-    try:
-        atomic_write_text(manifest, json.dumps({"tool": "pixelart_extraction", "src": str(args.src),
-                                                "images": entries}, indent=1) + "\n")
-    except OSError as err:
-        print(f"error: cannot write {manifest}: {err}", file=sys.stderr)
-        result.failed += 1
-    print(f"{result.summary()} -> {args.dst} (per-image grid and confidence in {manifest})")
-    return 1 if result.failed or result.written == 0 else 0
+    def job() -> int:
+        try:
+            if not 0.0 <= args.min_confidence <= 1.0:
+                raise ValueError(f"--min_confidence must be in [0, 1], got {args.min_confidence}")
+            if args.colour_tol < 0:
+                raise ValueError(f"--colour_tol must be >= 0, got {args.colour_tol}")
+            jobs = plan_jobs(args.src, args.dst, args.domain, args.test_fraction, args.seed, args.limit)
+        except ValueError as err:
+            raise FlagError(str(err)) from None
+
+        result, entries = extract_batch(jobs, args)
+        manifest = args.dst / MANIFEST_NAME
+        try:
+            atomic_write_text(manifest, json.dumps({"tool": "pixelart_extraction", "src": str(args.src),
+                                                    "images": entries}, indent=1) + "\n")
+        except OSError as err:
+            error(f"cannot write {manifest}: {err}")
+            result.failed += 1
+        print(f"{result.summary()} -> {args.dst} (per-image grid and confidence in {manifest})")
+        return EXIT_FAILED if result.failed or result.written == 0 else EXIT_OK
+
+    return exit_status(job)
 
 
 def _grid_fields(grid: GridInfo | None) -> dict:

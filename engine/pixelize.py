@@ -6,13 +6,17 @@ write: output folder, inputs, outputs that would replace inputs), :func:`load_ge
 Setup problems a flag fixes raise :class:`util.cli.FlagError`.
 
 Nothing is lost and nothing is hidden: every input is either done, skipped (its output
-already exists; ``--overwrite`` redoes it) or failed with its path and reason; inputs
-are never modified; every output is written atomically. Under torchrun each rank takes
+already exists, made with the same settings; ``--overwrite`` redoes it) or failed with its path
+and reason; inputs are never modified; every output is written atomically. Each output folder
+keeps a record of what this tool wrote there (:data:`RECORD_FILE`: per output, its input, the
+settings it was made with and the files the page shows), so that an output made with other
+settings is redone and the page lists the results of every run into the folder. Under torchrun each rank takes
 a disjoint share of the inputs (``util.dist.shard``) and rank 0 writes the page.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -38,14 +42,16 @@ logger = logging.getLogger(__name__)
 
 #: ``--pretrained auto`` writes the choice made for each image here, beside index.html.
 ROUTES_FILE = "routes.json"
-#: Image formats every browser shows; other inputs get a PNG preview for the HTML page.
-BROWSER_FORMATS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
+#: Per output folder: what this tool wrote there, with the settings, beside index.html (see :func:`update_record`).
+RECORD_FILE = "pixelize.json"
+#: Longest side of the input previews the page shows (``<output>/inputs/<rel>.png``).
+PREVIEW_SIDE = 640
 #: Flags that only matter with a generator: dest -> how the user typed it.
 GENERATOR_FLAGS = {"color_match": "--color_match", "keep_white": "--keep_white", "keep_tone": "--keep_tone",
                    "despeckle": "--despeckle", "netG": "--netG", "ngf": "--ngf",
                    "norm": "--norm", "no_dropout": "--no_dropout", "use_dropout": "--use_dropout",
                    "input_nc": "--input_nc", "output_nc": "--output_nc", "gen_size": "--gen_size",
-                   "batch_size": "--batch_size", "device": "--device", "gpu_ids": "--gpu_ids", "epoch": "--epoch",
+                   "batch_size": "--batch_size", "device": "--device", "gpu_ids": "--gpu_ids", "amp": "--amp", "epoch": "--epoch",
                    "model_suffix": "--model_suffix", "checkpoints_dir": "--checkpoints_dir"}
 
 
@@ -62,6 +68,7 @@ class Outcome:
     colors: int | None = None
     preview_alone: Path | None = None  # --compare: the same image pixelized without the generator
     route: Route | None = None  # --pretrained auto: what the image was taken for, the stage chosen and why
+    settings: dict | None = None  # done: the settings it was made with (Pixelizer.settings_record)
 
 
 @dataclass
@@ -138,8 +145,7 @@ class Pixelizer:
         out = self.output_path(job)
         paths = [out] + [out.with_suffix(f".{fmt}") for fmt in self.opt.save_palette]
         if job.kind == "image":
-            if job.source.startswith("sample:") or Path(job.source).suffix.lower() not in BROWSER_FORMATS:
-                paths.append(self.out_dir / "inputs" / job.rel.with_suffix(".png"))  # the page's preview copy
+            paths.append(self.preview_path(job))  # the page's preview copy of the input
             if self.opt.compare:
                 paths.append(self.alone_path(job))
         else:
@@ -173,7 +179,8 @@ class Pixelizer:
                 if other is not job:
                     raise ValueError(f"--input: {other.source} and {job.source} would both write {path}; rename one "
                                      "or pass them in separate runs")
-        planned = [p for job in jobs for p in self.planned_outputs(job)] + [self.out_dir / "index.html"]
+        planned = [p for job in jobs for p in self.planned_outputs(job)] + [self.out_dir / "index.html",
+                                                                             self.out_dir / RECORD_FILE]
         if self.opt.pretrained == AUTO:
             planned.append(self.out_dir / ROUTES_FILE)
         for path in planned:
@@ -184,15 +191,40 @@ class Pixelizer:
                 raise ValueError(f"--output {self.opt.output}: {path} would overwrite the input {hit}; "
                                  "inputs are never replaced, choose a separate output folder")
 
-    def _input_preview(self, job: Job, image: np.ndarray) -> Path:
-        """A file the HTML page can show for the input: the input itself when browsers read its
-        format, else (samples, TIFF, PPM) a PNG copy under ``<output>/inputs/``."""
-        if not job.source.startswith("sample:") and Path(job.source).suffix.lower() in BROWSER_FORMATS:
-            return Path(job.source)
-        path = self.out_dir / "inputs" / job.rel.with_suffix(".png")
-        if not path.exists() or self.opt.overwrite:
-            save_image(path, image, indexed=False)
+    def preview_path(self, job: Job) -> Path:
+        """Where the page's preview of an image input goes: ``<output>/inputs/<rel>.png``, so that the page
+        links only files inside the output folder (it can be moved or shared whole)."""
+        return self.out_dir / "inputs" / job.rel.with_suffix(".png")
+
+    def _input_preview(self, job: Job, image: np.ndarray) -> Path | None:
+        """Write the page's PNG preview of the input (at most :data:`PREVIEW_SIDE` px on its long side) under
+        ``<output>/inputs/`` and return its path; written with every output, so it always shows that input.
+        None with --no_html: there is no page to show it."""
+        if self.opt.no_html:
+            return None
+        path = self.preview_path(job)
+        save_image(path, _shrunk(image, PREVIEW_SIDE), indexed=False)
         return path
+
+    def settings_record(self) -> dict:
+        """The settings an output is made with, as plain JSON values: the post-processing record, the
+        display and size flags, and the generator (its file and guidance; ``auto`` for --pretrained auto).
+        Recorded per output in :data:`RECORD_FILE`; a re-run with other settings redoes the output."""
+        post = {}
+        for f in dataclasses.fields(self.settings):
+            value = getattr(self.settings, f.name)
+            post[f.name] = np.asarray(value).tolist() if isinstance(value, np.ndarray) else value
+        generator: dict | None = None
+        if isinstance(self.generator, AutoStage):
+            generator = {"pretrained": AUTO}
+        elif self.generator is not None:
+            generator = {"path": os.path.realpath(self.opt.generator_path) if self.opt.generator_path
+                         else self.generator.name,
+                         "guidance": _plain(getattr(self.generator, "guidance", None)),
+                         "gen_size": self.opt.gen_size}
+        record = {"postprocess": post, "upscale": self.opt.upscale, "max_pixels": self.opt.max_pixels,
+                  "generator": generator}
+        return json.loads(json.dumps(record, sort_keys=True, default=str))  # as it reads back from the file
 
     def finish_image(self, job: Job, image: np.ndarray, stylised: np.ndarray | None,
                      stage: GeneratorStage | None = None, route: Route | None = None) -> Outcome:
@@ -369,26 +401,64 @@ class Pixelizer:
     def run(self, jobs: list[Job], report: Callable[[Outcome], None]) -> Summary:
         """Process this rank's jobs; ``report`` is called once per job as it ends."""
         summary = self.summary = Summary()  # kept on self so that an interrupted run can report what it did
+        current = self.settings_record()
 
         def record(outcome: Outcome) -> None:
+            if outcome.status == "done":
+                outcome.settings = current
             summary.add(outcome)
             report(outcome)
 
+        made = read_record(self.out_dir)
         todo: list[Job] = []
         for job in jobs:
             out = self.output_path(job)
             if out.exists() and not self.opt.overwrite:
+                before = made.get(_record_key(self.out_dir, out), {}).get("settings")
+                if before is not None and before != current:  # unrecorded outputs (older runs) are kept
+                    logger.info("%s: redoing %s: it was made with other settings (%s)", job.label, out,
+                                _changes(before, current))
+                    todo.append(job)
+                    continue
                 record(Outcome(job, "skipped", out, reason="output exists (use --overwrite to redo)",
                                preview_out=out))
             else:
                 todo.append(job)
-        self.run_images([j for j in todo if j.kind == "image"], record)
-        for job in (j for j in todo if j.kind == "video"):
-            try:
-                record(self.run_video(job))
-            except (ValueError, OSError, RuntimeError) as err:
-                record(Outcome(job, "failed", reason=str(err)))
+        try:
+            self.run_images([j for j in todo if j.kind == "image"], record)
+            for job in (j for j in todo if j.kind == "video"):
+                try:
+                    record(self.run_video(job))
+                except (ValueError, OSError, RuntimeError) as err:
+                    record(Outcome(job, "failed", reason=str(err)))
+        finally:  # also on Ctrl-C: the outputs finished so far are recorded with their settings
+            done = [o for o in summary.outcomes if o.status == "done" and o.output is not None]
+            if done:
+                try:
+                    update_record(self.out_dir, {_record_key(self.out_dir, o.output): record_entry(self.out_dir, o)
+                                                 for o in done})
+                except OSError as err:
+                    logger.warning("cannot write %s (%s): a re-run may not notice changed settings",
+                                   self.out_dir / RECORD_FILE, err.strerror or err)
         return summary
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass (the generator's guidance) as a dict; anything else as it is."""
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+
+def _shrunk(image: np.ndarray, side: int) -> np.ndarray:
+    """``image`` made at most ``side`` px on its long side (aspect kept; smaller images unchanged)."""
+    if max(image.shape[:2]) <= side:
+        return image
+    from PIL import Image
+
+    grey = image.ndim == 3 and image.shape[2] == 1
+    pic = Image.fromarray(image[..., 0] if grey else image)
+    pic.thumbnail((side, side), Image.Resampling.LANCZOS)
+    small = np.asarray(pic)
+    return small[..., None] if grey else small
 
 
 def _save_first(frames: Iterable[np.ndarray], path: Path) -> Iterator[np.ndarray]:
@@ -399,35 +469,137 @@ def _save_first(frames: Iterable[np.ndarray], path: Path) -> Iterator[np.ndarray
         yield frame
 
 
-# --------------------------------------------------------------------------- HTML
+# --------------------------------------------------------------------------- the per-folder record and the page
+def _record_key(out_dir: Path, path: Path) -> str:
+    """How ``path`` (a file under ``out_dir``) is named in the record and the page: relative, with ``/``."""
+    return Path(os.path.relpath(path, out_dir)).as_posix()
+
+
+def _inside(out_dir: Path, rel: Any) -> bool:
+    """True when ``rel`` is a relative path, without ``..``, to an existing file under ``out_dir``."""
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or "\\" in rel:
+        return False
+    parts = Path(rel).parts
+    return ".." not in parts and not Path(rel).is_absolute() and (out_dir / rel).is_file()
+
+
+def _changes(before: dict, now: dict, prefix: str = "") -> str:
+    """The settings that differ, e.g. ``postprocess.pixel_size 4 -> 8``."""
+    diffs = []
+    for name in sorted(set(before) | set(now)):
+        old, new = before.get(name), now.get(name)
+        if isinstance(old, dict) and isinstance(new, dict):
+            inner = _changes(old, new, f"{prefix}{name}.")
+            if inner:
+                diffs.append(inner)
+        elif old != new:
+            diffs.append(f"{prefix}{name} {json.dumps(old)} -> {json.dumps(new)}")
+    return ", ".join(diffs)
+
+
+def read_record(out_dir: Path) -> dict[str, dict]:
+    """The outputs :data:`RECORD_FILE` in ``out_dir`` lists (output path -> entry); empty when there is none
+    (an unreadable one is warned about and treated as empty)."""
+    path = Path(out_dir) / RECORD_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        logger.warning("%s cannot be read (%s): ignored", path, err)
+        return {}
+    outputs = data.get("outputs") if isinstance(data, dict) else None
+    if not isinstance(outputs, dict):
+        return {}
+    return {key: entry for key, entry in outputs.items() if isinstance(entry, dict)}
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (torchrun ranks update one record); none where flock is missing."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one process per folder is assumed
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def update_record(out_dir: Path, entries: dict[str, dict]) -> None:
+    """Merge ``entries`` (output path -> :func:`record_entry`) into ``out_dir``'s :data:`RECORD_FILE`, dropping
+    outputs no longer there; the file is replaced atomically, sorted, without timestamps (same runs give
+    the same file)."""
+    out_dir = Path(out_dir)
+    with _folder_lock(out_dir):
+        merged = read_record(out_dir)
+        merged.update(entries)
+        kept = {key: merged[key] for key in sorted(merged) if _inside(out_dir, key)}
+        atomic_write_text(out_dir / RECORD_FILE,
+                          json.dumps({"version": 1, "outputs": kept}, indent=1, sort_keys=True) + "\n")
+
+
+def record_entry(out_dir: Path, o: Outcome) -> dict:
+    """What the record keeps of a finished output: its input, settings, page heading and the files the page
+    shows (paths relative to ``out_dir``, captions)."""
+    header = o.job.label if o.colors is None else f"{o.job.label} ({o.colors} colours)"
+    if o.route is not None:
+        header = f"{header}; auto: {o.route.describe()}"
+    if o.preview_alone is not None:
+        shown = (o.preview_in, o.preview_alone, o.preview_out)
+        labels = ["input", "post-processing alone", "generator + post-processing"]
+    else:
+        shown, labels = (o.preview_in, o.preview_out), ["input", "pixel art"]
+    files = [[_record_key(out_dir, p), label] for p, label in zip(shown, labels, strict=True) if p is not None]
+    return {"input": o.job.source, "header": header, "settings": o.settings, "files": files}
+
+
 def write_page(out_dir: Path, outcomes: list[Outcome], title: str) -> Path:
-    """index.html with input | output side by side for every finished job."""
+    """index.html with input | output side by side for every output this tool wrote into ``out_dir``.
+
+    Two runs into one folder share one page, listing both runs' results: each run records what it wrote
+    in :data:`RECORD_FILE` (:func:`update_record`), and the page is built from that record and this run's
+    ``outcomes``, in output order (an output without a record entry, made by an older version, is shown
+    alone; one deleted since is left out). The page is self-contained within ``out_dir``: every
+    ``src``/``href`` is a relative path, without ``..``, to an existing file under ``out_dir`` (the output,
+    its input preview under ``inputs/``, video previews under ``previews/``), so the folder can be moved,
+    zipped or shared whole.
+    """
     from util import html
 
-    page = html.HTML(out_dir, title)
+    entries = read_record(out_dir)
     for o in outcomes:
-        if o.status == "failed" or o.preview_out is None or not o.preview_out.exists():
+        if o.status == "failed" or o.output is None:
             continue
-        header = o.job.label if o.colors is None else f"{o.job.label} ({o.colors} colours)"
-        page.add_header(f"{header}; auto: {o.route.describe()}" if o.route else header)
-        if o.preview_alone is not None:
-            shown = (o.preview_in, o.preview_alone, o.preview_out)
-            labels = ["input", "post-processing alone", "generator + post-processing"]
-        else:
-            shown, labels = (o.preview_in, o.preview_out), ["input", "pixel art"]
-        images = [os.path.relpath(p, out_dir / "images") for p in shown if p is not None]
-        page.add_images(images, labels[-len(images):], images, width=320)
+        key = _record_key(out_dir, o.output)
+        if o.status == "done":
+            entries[key] = record_entry(out_dir, o)
+        elif key not in entries:
+            entries[key] = {"header": o.job.label, "files": [[key, "pixel art"]]}
+    page = html.HTML(out_dir, title, image_dir=None)
+    for key in sorted(entries):
+        entry = entries[key]
+        files = entry.get("files")
+        if not _inside(out_dir, key) or not isinstance(files, list):
+            continue
+        shown = [(f[0], str(f[1])) for f in files if isinstance(f, list) and len(f) == 2 and _inside(out_dir, f[0])]
+        if not shown:
+            continue
+        page.add_header(str(entry.get("header", key)))
+        links = [rel for rel, _ in shown]
+        page.add_images(links, [label for _, label in shown], links, width=320)
     page.save()
-    with contextlib.suppress(OSError):  # the page links its files in place: no images/ folder of its own
-        page.get_image_dir().rmdir()
     routed = [o for o in outcomes if o.route is not None and o.status == "done" and o.output is not None]
     if routed:  # --pretrained auto: what each image was taken for and the stage it got, also for scripts
-        entries = [{"input": o.job.source, "output": os.path.relpath(o.output, out_dir), "kind": o.route.kind,
-                    "stage": o.route.stage or "quantisation alone", "confidence": round(o.route.confidence, 3),
-                    "reason": o.route.reason} for o in routed]
-        atomic_write_text(out_dir / ROUTES_FILE, json.dumps({"routes": entries}, indent=1) + "\n")
+        entries_ = [{"input": o.job.source, "output": os.path.relpath(o.output, out_dir), "kind": o.route.kind,
+                     "stage": o.route.stage or "quantisation alone", "confidence": round(o.route.confidence, 3),
+                     "reason": o.route.reason} for o in routed]
+        atomic_write_text(out_dir / ROUTES_FILE, json.dumps({"routes": entries_}, indent=1) + "\n")
     return out_dir / "index.html"
-
 
 
 # --------------------------------------------------------------------------- the steps pixelize.py calls
@@ -510,7 +682,8 @@ def _stage(path: str, opt, name: str | None) -> GeneratorStage:
     try:
         device, _ = dist.resolve_device(opt.device, opt.gpu_ids)
         stage = GeneratorStage(path, overrides=overrides, device=device, gen_size=opt.gen_size,
-                               scale=None if cell is None else cell / opt.pixel_size, guidance=guidance, name=name)
+                               scale=None if cell is None else cell / opt.pixel_size, guidance=guidance, name=name,
+                               amp=opt.amp)
     except (ValueError, FileNotFoundError) as err:
         raise FlagError(str(err)) from err
     noted = notes.get("architecture")

@@ -382,7 +382,8 @@ def test_page_shows_a_png_preview_for_tiff_inputs(tmp_path):
     assert pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4"]) == 0
     page = (out / "index.html").read_text()
     assert (out / "inputs" / "scan.png").is_file() and "inputs/scan.png" in page  # browsers can't show TIFF
-    assert not (out / "inputs" / "web.png").exists() and "in/web.png" in page  # PNG inputs are shown as they are
+    # PNG inputs get a preview copy too: the page links only files inside --output
+    assert (out / "inputs" / "web.png").is_file() and 'src="inputs/web.png"' in page and '="/' not in page
 
 
 # --------------------------------------------------------------------------- inputs are never overwritten
@@ -447,7 +448,8 @@ def test_output_inside_the_input_folder_is_not_processed_again(tmp_path, capsys)
     assert pixelize.main(args + ["--overwrite"]) == 0  # a rerun sees the same two inputs, not out/a.png
     assert "2 done, 0 skipped, 0 failed (of 2 inputs)" in capsys.readouterr().out
     assert not (src / "out" / "out").exists()
-    assert sorted(p.relative_to(src / "out").as_posix() for p in (src / "out").rglob("*.png")) == ["a.png", "sub/b.png"]
+    written = sorted(p.relative_to(src / "out").as_posix() for p in (src / "out").rglob("*.png"))
+    assert written == ["a.png", "inputs/a.png", "inputs/sub/b.png", "sub/b.png"]  # outputs + the page's previews
 
 
 def test_temp_files_of_an_interrupted_run_are_not_inputs(tmp_path, capsys):
@@ -729,7 +731,7 @@ def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, mo
     names = {p.name for p in out.glob("*.png")}
     assert {"img0.png", "img1.png"} <= names and "img2.png" not in names
     left = 6 - len(names)
-    assert f"interrupted: {left} input(s) not processed; finished outputs are kept and a re-run skips them" in err
+    assert f"interrupted: {left} input(s) not processed; finished outputs are kept and a re-run with the same settings skips them (other settings redo them)" in err
     assert (f"pixelize: interrupted: {len(names)} done, 0 skipped, 0 failed, {left} not processed (of 6 inputs) "
             f"-> {out}") in printed
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]

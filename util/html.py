@@ -43,14 +43,18 @@ class HTML:
         web_dir: folder of the page; it and ``images/`` inside it are created.
         title: page title (``<title>``), HTML-escaped.
         refresh: if > 0, the browser reloads the page every ``refresh`` seconds.
+        image_dir: the folder under ``web_dir`` that :meth:`add_images` names are relative to
+            (default ``"images"``, created); ``None``: the names are paths relative to ``web_dir``
+            itself (no folder is created), e.g. for a page shown beside files already in place.
     """
 
-    def __init__(self, web_dir: str | os.PathLike, title: str, refresh: int = 0):
+    def __init__(self, web_dir: str | os.PathLike, title: str, refresh: int = 0, image_dir: str | None = "images"):
         if isinstance(refresh, bool) or not isinstance(refresh, int) or refresh < 0:
             raise ValueError(f"`refresh` must be an int >= 0 (seconds; 0 = no auto-reload), got {refresh!r}")
         self.title = str(title)
         self.web_dir = Path(web_dir)
-        self.img_dir = self.web_dir / "images"
+        self._prefix = "" if image_dir is None else f"{image_dir}/"
+        self.img_dir = self.web_dir if image_dir is None else self.web_dir / image_dir
         self.img_dir.mkdir(parents=True, exist_ok=True)
         self.refresh = refresh
 
@@ -64,7 +68,7 @@ class HTML:
             tags.style(_STYLE)
 
     def get_image_dir(self) -> Path:
-        """Folder where the page's images must be written (``<web_dir>/images``)."""
+        """Folder where the page's images must be written (``<web_dir>/images``; ``web_dir`` without an image_dir)."""
         return self.img_dir
 
     def add_header(self, text: str) -> None:
@@ -76,9 +80,9 @@ class HTML:
         """Append one table row with one cell per image.
 
         Args:
-            ims: file names inside ``images/`` shown in the cells.
+            ims: file names inside ``images/`` (the image_dir) shown in the cells.
             txts: one caption per image (also the ``alt`` text).
-            links: file names inside ``images/`` the images link to (usually ``ims``).
+            links: file names inside ``images/`` (the image_dir) the images link to (usually ``ims``).
             width: displayed width of every image and cell, in CSS pixels (> 0).
         """
         for arg_name, arg in (("ims", ims), ("txts", txts), ("links", links)):
@@ -99,8 +103,8 @@ class HTML:
                     for im, txt, link in zip(ims, txts, links, strict=True):
                         with tags.td(style=cell_style):
                             with tags.figure():
-                                with tags.a(href=_image_url(link)):
-                                    tags.img(src=_image_url(im), alt=str(txt), style=img_style)
+                                with tags.a(href=_image_url(link, self._prefix)):
+                                    tags.img(src=_image_url(im, self._prefix), alt=str(txt), style=img_style)
                                 tags.figcaption(str(txt))
 
     def render(self) -> str:
@@ -115,6 +119,6 @@ class HTML:
         return path
 
 
-def _image_url(name: str) -> str:
-    """Relative, percent-encoded URL of ``images/<name>`` (``#``, ``?``, spaces are safe)."""
-    return quote(f"images/{name}")
+def _image_url(name: str, prefix: str = "images/") -> str:
+    """Relative, percent-encoded URL of ``<prefix><name>`` (``#``, ``?``, spaces are safe)."""
+    return quote(f"{prefix}{name}")

@@ -12,19 +12,21 @@ import numpy as np
 import pytest
 
 import datasets.make_cartoon2pixel as c2p
-from datasets.make_cartoon2pixel import (
-    DEFAULT_TILES,
+from datasets.crawl import (
     RESERVED_PACKAGES,
     RESERVED_SHEETS,
+    TILES_DIR,
+    cut_grid_tiles,
+    cut_packed_atlas,
+    flatten_on_white,
+)
+from datasets.make_cartoon2pixel import (
     SPLITS,
     STYLES,
     Sheet,
     Style,
     balanced_quota,
     cartoon_image,
-    cut_grid,
-    cut_sprites,
-    flatten_on_white,
     main,
     make_dataset,
     split_of,
@@ -104,10 +106,10 @@ def test_cartoon_image_refuses_photos_blanks_and_tiny():
     assert cartoon_image(tiny, 32)[1] == "too small"
 
 
-def test_cut_sprites_groups_filters_and_keeps_positions(tmp_path):
+def test_cut_packed_atlas_groups_filters_and_keeps_positions(tmp_path):
     where = make_sheet(tmp_path / "s.png")
     sheet = load_image(tmp_path / "s.png", keep_alpha=True)
-    sprites = cut_sprites(sheet)
+    sprites = cut_packed_atlas(sheet)
     by_pos = {(x, y): (s, (w, h), edge) for s, (x, y, w, h), edge in sprites}
     kept = {pos for pos, (s, _, edge) in by_pos.items() if not sprite_reason(s, edge)}
     assert kept == {where["kept"], where["pair"]}
@@ -282,11 +284,11 @@ def style_counts(records: list[dict]) -> dict[str, int]:
     return out
 
 
-def test_cut_grid_skips_grid_lines_and_crops_each_cell(tmp_path):
+def test_cut_grid_tiles_skips_grid_lines_and_crops_each_cell(tmp_path):
     where = make_grid_sheet(tmp_path / "g.png", 3, cols=3, origin=(1, 1), border=1)
     sheet = load_image(tmp_path / "g.png", keep_alpha=True)
     assert sheet.shape == (1 + 2 * 17, 1 + 3 * 17, 4)
-    sprites = cut_grid(sheet, 16, origin=(1, 1), border=1)
+    sprites = cut_grid_tiles(sheet, 16, origin=(1, 1), border=1)
     boxes = [box for _, box, _ in sprites]
     assert boxes[:3] == [(x, y, 8, 10) for x, y in where]
     assert boxes[3] == (1, 18, 16, 16)  # the texture cell, cropped to nothing less than the cell
@@ -296,9 +298,9 @@ def test_cut_grid_skips_grid_lines_and_crops_each_cell(tmp_path):
         "", "", "", "texture (covers over 75 % of a tile)", "fragment (covers under 15 % of a tile)"]
     assert (sprites[0][0][..., 3] == 255).all() and sprites[0][0].shape == (10, 8, 4)
     # read without the border, the grid lines would land inside the cells
-    assert [b for _, b, _ in cut_grid(sheet, 16)][0] != boxes[0]
+    assert [b for _, b, _ in cut_grid_tiles(sheet, 16)][0] != boxes[0]
     with pytest.raises(ValueError, match="alpha"):
-        cut_grid(sheet[..., :3], 16)
+        cut_grid_tiles(sheet[..., :3], 16)
 
 
 def test_with_key_makes_the_key_colour_transparent():
@@ -328,7 +330,7 @@ def test_registry_styles_are_licence_clean_and_not_reserved():
         assert not {Path(sh.name).name for sh in style.sheets} & set(RESERVED_SHEETS)
         assert style.licence and style.credit and style.copyright == f"/usr/share/doc/{style.package}/copyright"
         assert style.tile <= 64
-    assert STYLES["crawl"].folder == DEFAULT_TILES and [s.name for s in STYLES["crawl"].sheets] == ["player.png",
+    assert STYLES["crawl"].folder == TILES_DIR and [s.name for s in STYLES["crawl"].sheets] == ["player.png",
                                                                                                        "feat.png"]
 
 

@@ -17,9 +17,9 @@ from datasets import make_paired_pixelart as mpp
 from util.image import load_image
 
 
-def test_cut_sprites_follows_the_rules(tmp_path):
+def test_sheet_sprites_follows_the_rules(tmp_path):
     boxes = make_sheet(tmp_path / "sheet.png")
-    sprites = mpp.cut_sprites(load_image(tmp_path / "sheet.png", keep_alpha=True), "sheet.png")
+    sprites = mpp.sheet_sprites(load_image(tmp_path / "sheet.png", keep_alpha=True), "sheet.png")
     assert [s.box for s in sprites] == [boxes["a"], boxes["b"], boxes["c"], boxes["d"]]
     b = sprites[1].rgba
     assert b.shape == (20, 15, 4) and np.all(b[:, 10, 3] == 0) and np.all(b[:, :10, 3] == 255)  # the gap stays clear
@@ -30,7 +30,7 @@ def test_cut_sprites_follows_the_rules(tmp_path):
 def test_opaque_sheet_uses_the_top_left_colour_as_background():
     sheet = np.full((50, 50, 3), 200, np.uint8)
     sheet[10:30, 12:25] = 40
-    (sprite,) = mpp.cut_sprites(sheet)
+    (sprite,) = mpp.sheet_sprites(sheet)
     assert sprite.box == (12, 10, 13, 20) and np.all(sprite.rgba[..., 3] == 255)
 
 
@@ -107,7 +107,7 @@ def test_reserved_sheet_is_never_read(tmp_path, caplog):
 
 
 def test_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(mpp, "CRAWL_TILES", tmp_path / "nowhere")
+    monkeypatch.setattr(mpp, "TILES_DIR", tmp_path / "nowhere")
     assert mpp.main([str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "apt-get install crawl-tiles-data" in err
