@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from datasets import crawl
 from postprocess.image_kind import (
     FEATURE_NAMES,
     KINDS,
@@ -60,11 +61,11 @@ from postprocess.image_kind import (
 from util.fileio import atomic_write_text
 
 CLIPART_DIR = "/usr/share/openclipart/png"
-TILES_DIR = "/usr/share/crawl/dat/tiles"
+TILES_DIR = str(crawl.TILES_DIR)
 #: Clip-art categories reserved for evaluation elsewhere: never read.
-RESERVED_CATEGORIES = frozenset({"animals", "plants"})
-#: Sprite sheets reserved for evaluation elsewhere: never read.
-RESERVED_SHEETS = frozenset({"main"})
+RESERVED_CATEGORIES = frozenset(crawl.RESERVED_CATEGORIES)
+#: Sprite sheets reserved for evaluation elsewhere (by stem): never read.
+RESERVED_SHEETS = frozenset(Path(name).stem for name in crawl.RESERVED_SHEETS)
 #: Files of the tiles folder that are not 32-px sprite sheets.
 NOT_SHEETS = ("title_", "logo", "stone_soup_icon")
 #: Held out when present (else every third category / every other sheet, sorted, is held out).

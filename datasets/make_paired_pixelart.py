@@ -398,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line parser of this tool."""
     parser = argparse.ArgumentParser(
         prog="python -m datasets.make_paired_pixelart",
+        usage="%(prog)s [-h] [--size SIZE] [--cell CELL] [--renders RENDERS] [--seed SEED] "
+              "[--test_fraction TEST_FRACTION] [--overwrite] [SRC] OUT",  # one or two paths, never more
         description="Write aligned smooth|pixel-art pairs (A|B) for pix2pix from hand-made pixel-art sprite sheets.")
     parser.add_argument("paths", nargs="+", metavar="[SRC] OUT", type=Path,
                         help=f"SRC: a sprite sheet or a folder of them (default: {', '.join(DEFAULT_SHEETS)} in "

@@ -42,6 +42,9 @@ class TestModel(BaseModel):
     def __init__(self, opt) -> None:
         if opt.isTrain:
             raise ValueError("--model test cannot be used for training")
+        if opt.output_nc == 2:
+            raise ValueError("--output_nc 2 is a colorization generator (it predicts the a*b* of CIELAB from "
+                             "lightness): apply it with --model colorization, which turns its output into RGB")
         BaseModel.__init__(self, opt)
         self.loss_names = []
         self.visual_names = ["real", "fake"]

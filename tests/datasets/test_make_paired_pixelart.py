@@ -276,3 +276,11 @@ def test_a_killed_runs_leftover_is_cleared_by_the_next_run(tmp_path):
     assert run(tmp_path, out) == 0
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "test", "train"]
     assert "half.png" not in {p.name for p in out.rglob("*")}
+
+
+def test_usage_line_shows_one_or_two_paths(capsys):
+    from datasets import make_paired_pixelart
+
+    make_paired_pixelart.build_parser().print_usage()
+    usage = capsys.readouterr().out
+    assert usage.rstrip().endswith("[--overwrite] [SRC] OUT") and "..." not in usage

@@ -29,3 +29,19 @@ def test_min_side_is_enough_for_the_resnet_generators():
         assert net(torch.zeros(1, 3, MIN_SIDE, MIN_SIDE)).shape == (1, 3, MIN_SIDE, MIN_SIDE)
         with pytest.raises((RuntimeError, ValueError)):  # why the padding exists: 4 px is too small for it
             net(torch.zeros(1, 3, 4, 4))
+
+
+def test_a_colorization_generator_is_refused_at_load_time_naming_the_model(tmp_path, capsys):
+    import numpy as np
+
+    import test as test_cli
+    from util.image import save_image
+
+    save_image(tmp_path / "photos" / "a.png", np.zeros((16, 16, 3), np.uint8))
+    rc = test_cli.main(["--dataroot", str(tmp_path / "photos"), "--name", "col", "--checkpoints_dir",
+                        str(tmp_path / "ck"), "--results_dir", str(tmp_path / "res"), "--model", "test",
+                        "--input_nc", "1", "--output_nc", "2", "--gpu_ids", "-1"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "--output_nc 2 is a colorization generator" in err and "--model colorization" in err
+    assert "Traceback" not in err and not (tmp_path / "res" / "col").exists()
