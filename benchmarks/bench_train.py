@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from data import create_dataset
     from datasets.make_synthetic_dataset import make_dataset
-    from engine.training import Progress, save_checkpoint, seed_everything
+    from engine.checkpoint import Progress, save_checkpoint
+    from engine.training import seed_everything
     from models import create_model
     from options.train_options import TrainOptions
 

@@ -36,6 +36,7 @@ import torch
 from data.base_dataset import BaseDataset
 from data.image_folder import parse_max_dataset_size
 from data.samplers import EpochSampler
+from util.image import ImageLoadError
 
 logger = logging.getLogger(__name__)
 
@@ -195,3 +196,41 @@ class DatasetLoader:
             shutdown = getattr(iterator, "_shutdown_workers", None)
             if shutdown is not None:
                 shutdown()
+
+
+def iterate_batches(loader, skip_bad: bool, on_skip: Callable[[str, int], None] | None = None
+                    ) -> Iterator[dict]:
+    """The batches of ``loader``. With ``skip_bad``, a batch holding an unreadable image is dropped
+    and the epoch goes on: ``on_skip("<file>: <reason>", images_dropped)`` is called for it."""
+    if not skip_bad:
+        yield from loader
+        return
+    remaining = len(loader.sampler)  # samples left in this epoch on this rank (after any skip)
+    iterator = iter(loader.dataloader)
+    try:
+        while remaining > 0:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except ImageLoadError as err:
+                lost = min(loader.batch_size, remaining)
+                remaining -= lost
+                if on_skip is not None:
+                    on_skip(str(err), lost)
+                continue
+            remaining -= batch_size(batch)
+            yield batch
+    finally:
+        # stop worker processes at once when the epoch ends early (see data.DatasetLoader.__iter__)
+        shutdown = getattr(iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+
+
+def batch_size(batch: dict) -> int:
+    """Number of images in a collated batch (the first dimension of its first tensor)."""
+    for value in batch.values():
+        if isinstance(value, torch.Tensor):
+            return int(value.shape[0])
+    raise ValueError("a training batch holds no tensor")

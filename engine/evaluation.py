@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from data import create_dataset
-from engine.training import iterate_batches
+from data import create_dataset, iterate_batches
 from models import create_model
 from util import html
 from util.cli import FlagError

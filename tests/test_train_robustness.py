@@ -137,7 +137,7 @@ def _opt(root, ck, *extra):
 
 
 def test_check_resume_flags_names_each_difference_saved_vs_given(tiny_dataset, tmp_path):
-    from engine.training import check_resume_flags
+    from engine.checkpoint import check_resume_flags
     from options.train_options import TrainOptions
     from util.cli import FlagError
 
@@ -170,7 +170,7 @@ def test_check_resume_flags_names_each_difference_saved_vs_given(tiny_dataset, t
 
 
 def test_check_resume_flags_skips_flags_the_saved_file_lacks(tiny_dataset, tmp_path):
-    from engine.training import check_resume_flags
+    from engine.checkpoint import check_resume_flags
 
     ck = tmp_path / "ck"
     (ck / "run").mkdir(parents=True)
@@ -179,7 +179,7 @@ def test_check_resume_flags_skips_flags_the_saved_file_lacks(tiny_dataset, tmp_p
 
 
 def test_check_resume_flags_ignores_test_py_options(tiny_dataset, tmp_path):
-    from engine.training import check_resume_flags
+    from engine.checkpoint import check_resume_flags
     from util.cli import FlagError
 
     ck = tmp_path / "ck"

@@ -208,7 +208,7 @@ def test_resuming_a_finished_run_without_more_epochs_is_a_flag_error(tiny_datase
 
 def _untrained_checkpoint(dataset, ck, *extra):
     """latest_net_*.pth of an untrained model plus its training state, without training."""
-    from engine.training import Progress, save_checkpoint
+    from engine.checkpoint import Progress, save_checkpoint
     from models import create_model
 
     opt = TrainOptions().parse(["--dataroot", str(dataset), "--checkpoints_dir", str(ck), "--name", "run",
