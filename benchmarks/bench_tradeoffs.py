@@ -21,16 +21,19 @@ import argparse  # noqa: E402
 import itertools  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench_postprocess import IMAGES, QUALITY_TARGETS, load_samples, measure, naive, quality_targets, seed_faithful  # noqa: E402
-
+from benchmarks.bench_postprocess import (  # noqa: E402
+    IMAGES,
+    QUALITY_TARGETS,
+    load_samples,
+    measure,
+    naive,
+    quality_targets,
+    seed_faithful,
+)
 from postprocess import pixelize_image  # noqa: E402
 
 SEPARATIONS = (0.0, 4.0, 6.0, 7.0, 7.7, 8.0, 10.0)

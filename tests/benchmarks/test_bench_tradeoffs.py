@@ -3,18 +3,12 @@ from __future__ import annotations
 
 import re
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-import bench_postprocess  # noqa: E402
-import bench_tradeoffs  # noqa: E402
-
-from postprocess import pixelize_image  # noqa: E402
+from benchmarks import bench_postprocess, bench_tradeoffs
+from postprocess import pixelize_image
 
 
 def _m(de: float, orph: float, sep: float, chroma: float, f1: float) -> dict:
