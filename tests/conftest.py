@@ -80,6 +80,26 @@ def tiny_dataset(tmp_path) -> Path:
     return make_unaligned_dataset(tmp_path / "data")
 
 
+@pytest.fixture
+def interrupt_pixelize_at(monkeypatch):
+    """``arm(name)``: pixelize's runner raises KeyboardInterrupt (Ctrl-C) when it reaches the input whose
+    path ends with ``name``; ``arm`` returns a function that restores the runner."""
+    from engine import pixelize as runner
+
+    real_finish = runner.Pixelizer.finish_image
+
+    def arm(name: str):
+        def finish(self, job, image, *rest):
+            if job.source.endswith(name):
+                raise KeyboardInterrupt
+            return real_finish(self, job, image, *rest)
+
+        monkeypatch.setattr(runner.Pixelizer, "finish_image", finish)
+        return lambda: monkeypatch.setattr(runner.Pixelizer, "finish_image", real_finish)
+
+    return arm
+
+
 def run_torchrun(script: Path, args: list[str], nproc: int, timeout: float = 300):
     """Run ``torchrun --nproc_per_node=nproc script args`` on CPU (gloo) on a free loopback port.
 

@@ -708,20 +708,11 @@ def test_an_image_the_generator_cannot_take_fails_alone(tmp_path, capsys, monkey
 
 
 # --------------------------------------------------------------------------- Ctrl-C
-def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, monkeypatch):
-    from engine import pixelize as pixelizer
-
+def test_ctrl_c_stops_cleanly_with_the_summary_and_exit_130(tmp_path, capsys, interrupt_pixelize_at):
     src = tmp_path / "in"
     for i in range(6):
         save_image(src / f"img{i}.png", photo(16, 16, i))
-    real_finish = pixelizer.Pixelizer.finish_image
-
-    def interrupted_at_the_third(self, job, image, *rest):
-        if job.source.endswith("img2.png"):
-            raise KeyboardInterrupt
-        return real_finish(self, job, image, *rest)
-
-    monkeypatch.setattr(pixelizer.Pixelizer, "finish_image", interrupted_at_the_third)
+    interrupt_pixelize_at("img2.png")
     out = tmp_path / "out"
     rc = pixelize.main(["--input", str(src), "--output", str(out), "--pixel_size", "4", "--workers", "1"])
     printed, err = capsys.readouterr()

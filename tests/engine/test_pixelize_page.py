@@ -148,23 +148,17 @@ def test_an_output_made_with_other_settings_is_redone_and_the_same_settings_skip
     assert (out / "x.png").stat().st_mtime_ns == stamp
 
 
-def test_after_ctrl_c_with_overwrite_the_rerun_finishes_with_the_new_settings(tmp_path, capsys, monkeypatch):
+def test_after_ctrl_c_with_overwrite_the_rerun_finishes_with_the_new_settings(tmp_path, capsys,
+                                                                             interrupt_pixelize_at):
     src = tmp_path / "in"
     for i in range(4):
         save_image(src / f"img{i}.png", photo(24, 24, i))
     out = tmp_path / "out"
     common = ["--input", str(src), "--output", str(out), "--upscale", "1", "--workers", "1"]
     assert pixelize.main([*common, "--pixel_size", "4"]) == 0
-    real_finish = engine.Pixelizer.finish_image
-
-    def interrupted_at_the_third(self, job, image, *rest):
-        if job.source.endswith("img2.png"):
-            raise KeyboardInterrupt
-        return real_finish(self, job, image, *rest)
-
-    monkeypatch.setattr(engine.Pixelizer, "finish_image", interrupted_at_the_third)
+    restore = interrupt_pixelize_at("img2.png")
     assert pixelize.main([*common, "--pixel_size", "8", "--overwrite"]) == 130
-    monkeypatch.setattr(engine.Pixelizer, "finish_image", real_finish)
+    restore()
     capsys.readouterr()
     assert pixelize.main([*common, "--pixel_size", "8"]) == 0  # the advised re-run, without --overwrite
     printed = capsys.readouterr().out
