@@ -77,10 +77,7 @@ class GeneratorStage:
         self.lock = threading.Lock()
         from models import amp as mixed
 
-        self.amp_dtype = mixed.amp_dtype(self.device) if amp else None
-        if amp and self.amp_dtype is None:
-            logger.warning("--amp: this %s has no bfloat16 units (AVX-512 BF16 or AMX), where mixed precision is "
-                           "slower than float32; the generator runs in float32", self.device.type.upper())
+        self.amp_dtype = mixed.requested_dtype(self.device, "the generator runs") if amp else None
         self.guidance = guidance if guidance is not None else Guidance()
         self.name = name or str(path)
         logger.info("generator: %s (%s) on %s; guidance: %s", path,

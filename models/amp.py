@@ -36,3 +36,13 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def requested_dtype(device: torch.device, what: str) -> torch.dtype | None:
+    """:func:`amp_dtype` for a ``--amp`` the user asked for; where it does not pay, one warning says so
+    and why (``what`` names what then runs in float32, e.g. "training")."""
+    dtype = amp_dtype(device)
+    if dtype is None:
+        logger.warning("--amp: this %s has no bfloat16 units (AVX-512 BF16 or AMX), where mixed precision is "
+                       "slower than float32; %s in float32", device.type.upper(), what)
+    return dtype

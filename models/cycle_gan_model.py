@@ -82,10 +82,8 @@ class CycleGANModel(BaseModel):
         self.scaler = None
         if not getattr(opt, "amp", False):
             return
-        self.amp_dtype = amp.amp_dtype(self.device)
+        self.amp_dtype = amp.requested_dtype(self.device, "training")
         if self.amp_dtype is None:
-            logger.warning("--amp: this %s has no bfloat16 units (AVX-512 BF16 or AMX), where mixed precision is "
-                           "slower than float32; training in float32", self.device.type.upper())
             return
         if self.amp_dtype == torch.float16:
             self.scaler = torch.amp.GradScaler("cuda")

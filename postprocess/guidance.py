@@ -47,16 +47,19 @@ def _check_pair(stylised: np.ndarray, original: np.ndarray) -> None:
         raise ValueError(f"`stylised` {stylised.shape[:2]} and `original` {original.shape[:2]} differ in size")
 
 
-def edge_band(original: np.ndarray, radius: int, *, background: np.ndarray | None = None) -> np.ndarray:
+def edge_band(original: np.ndarray, radius: int, *, background: np.ndarray | None = None,
+              lightness: np.ndarray | None = None) -> np.ndarray:
     """bool ``(H, W)``: pixels within ``radius`` of an edge of ``original`` (uint8 RGB).
 
     An edge is a pixel whose lightness gradient (Sobel on L*, after a 1-px Gaussian blur) exceeds
     :data:`EDGE_GRADIENT`, or one on the border of ``background`` (bool mask, e.g. the white
-    background connected to the picture's frame) when it is given."""
+    background connected to the picture's frame) when it is given. ``lightness``: the picture's
+    L* when the caller has it already (it is computed otherwise)."""
     if radius < 0:
         raise ValueError(f"`radius` must be >= 0, got {radius}")
-    lum = srgb_to_lab(np.ascontiguousarray(original[..., :3]))[..., 0].astype(np.float32)
-    lum = cv2.GaussianBlur(lum, (0, 0), 1.0)
+    if lightness is None:
+        lightness = srgb_to_lab(np.ascontiguousarray(original[..., :3]))[..., 0]
+    lum = cv2.GaussianBlur(lightness.astype(np.float32), (0, 0), 1.0)
     gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     edges = np.hypot(gx, gy) > EDGE_GRADIENT
@@ -96,7 +99,7 @@ def transfer_tone(stylised: np.ndarray, original: np.ndarray, pixel_size: int, *
     lab_in = srgb_to_lab(np.ascontiguousarray(original[..., :3]))
     lab_gen = srgb_to_lab(np.ascontiguousarray(stylised[..., :3]))
     drop = (lab_gen[..., 0] - lab_in[..., 0]).astype(np.float32)
-    near = edge_band(original, max(1, pixel_size), background=background)
+    near = edge_band(original, max(1, pixel_size), background=background, lightness=lab_in[..., 0])
     # a generator that darkens the whole drawing (toward its training sprites' tone) is not drawing an
     # outline: an outline pixel must be darker than the drawing's typical change, too
     if typical is None:
